@@ -1,0 +1,1 @@
+//! forge: hoist's reference app.

@@ -1,0 +1,1 @@
+//! Proc-macro shim over `hoist-codegen`.
