@@ -1,0 +1,69 @@
+//! forge's error type.
+
+use std::path::PathBuf;
+
+use hoist::backend::BackendError;
+
+/// Everything that can go wrong in forge's commands.
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    /// A database operation failed (the backend error names the operation and table).
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// Applying forge's migrations failed.
+    #[error("migrating the {dialect} database failed: {source}")]
+    Migrate {
+        dialect: &'static str,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A file operation on the uploads directory failed.
+    #[error("{action} `{}` failed: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command-line or API option is out of range.
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        option: &'static str,
+        reason: String,
+    },
+    /// The database lacks forge's tables.
+    #[error("the database {lacks}: run `forge migrate` first")]
+    NotMigrated { lacks: String },
+    /// The seeded database holds rows that contradict what the seed generator expects.
+    #[error("cannot seed table `{table}`: {reason}")]
+    Seed { table: &'static str, reason: String },
+    /// The seed's database writer stopped early; its own error says why (reported instead of this).
+    #[error("the seed's database writer stopped")]
+    WriterStopped,
+    /// A bug in forge (a task panicked, …).
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// Writing the command's JSON result failed.
+    #[error("writing the JSON result failed: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Setting up logging failed.
+    #[error("setting up logging failed: {0}")]
+    Logging(String),
+}
+
+impl ForgeError {
+    /// The error and its chain of causes on one line (`a: b: c`), for the CLI's stderr.
+    pub fn one_line(&self) -> String {
+        let mut line = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            source = cause.source();
+        }
+        line.replace('\n', " ")
+    }
+}
