@@ -1,0 +1,110 @@
+//! Running sha256 + byte and line counts of a member's content, and readers that keep one.
+
+use std::io::{self, Read};
+
+use sha2::{Digest as _, Sha256};
+
+/// sha256, byte count and newline count of everything fed to it.
+#[derive(Clone, Default)]
+pub(crate) struct MemberDigest {
+    sha: Sha256,
+    bytes: u64,
+    lines: u64,
+    last: Option<u8>,
+}
+
+/// The final values of a [`MemberDigest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DigestResult {
+    pub sha256: String,
+    pub bytes: u64,
+    pub lines: u64,
+    /// `true` if the content is empty or ends with `\n`.
+    pub ends_with_newline: bool,
+}
+
+impl MemberDigest {
+    pub(crate) fn update(&mut self, buf: &[u8]) {
+        if buf.is_empty() {
+            return;
+        }
+        self.sha.update(buf);
+        self.bytes += buf.len() as u64;
+        self.lines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.last = buf.last().copied();
+    }
+
+    pub(crate) fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    pub(crate) fn finish(self) -> DigestResult {
+        DigestResult {
+            sha256: hex::encode(self.sha.finalize()),
+            bytes: self.bytes,
+            lines: self.lines,
+            ends_with_newline: self.last.is_none_or(|b| b == b'\n'),
+        }
+    }
+}
+
+/// Hex sha256 of a byte slice.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A reader that feeds everything it returns to a [`MemberDigest`].
+pub(crate) struct DigestReader<R> {
+    inner: R,
+    digest: MemberDigest,
+}
+
+impl<R: Read> DigestReader<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        DigestReader {
+            inner,
+            digest: MemberDigest::default(),
+        }
+    }
+
+    /// Reads and hashes whatever is left.
+    pub(crate) fn drain(&mut self) -> io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        while self.read(&mut buf)? != 0 {}
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> DigestResult {
+        self.digest.finish()
+    }
+}
+
+impl<R: Read> Read for DigestReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_hashes() {
+        let mut d = MemberDigest::default();
+        d.update(b"{}\n{");
+        d.update(b"}\n");
+        let r = d.finish();
+        assert_eq!(r.bytes, 6);
+        assert_eq!(r.lines, 2);
+        assert!(r.ends_with_newline);
+        assert_eq!(r.sha256, sha256_hex(b"{}\n{}\n"));
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert!(MemberDigest::default().finish().ends_with_newline);
+    }
+}

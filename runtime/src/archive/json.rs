@@ -1,0 +1,351 @@
+//! Strict JSON for archive records: one value per input, objects with unique keys at every depth
+//! (a duplicate key is a parser differential waiting to happen, so it is an error), the usual
+//! serde_json recursion limit.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+/// Why a record was refused.
+#[derive(Debug)]
+pub(crate) enum RecordError {
+    /// Not valid JSON, trailing characters, or a duplicate key.
+    Json(serde_json::Error),
+    /// Valid JSON, but not an object; holds the JSON type found.
+    NotAnObject(&'static str),
+}
+
+/// Parses one JSON value from `bytes`, rejecting duplicate keys and trailing characters.
+pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictValue.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Parses one record: a JSON object with unique keys.
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, RecordError> {
+    match parse_value(bytes).map_err(RecordError::Json)? {
+        Value::Object(map) => Ok(map),
+        other => Err(RecordError::NotAnObject(type_name(&other))),
+    }
+}
+
+/// Checks that `bytes` is one record exactly as [`parse_object`] would accept it, without
+/// building it (the verify pass does not need the values, only the verdict).
+pub(crate) fn validate_object(bytes: &[u8]) -> Result<(), RecordError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let found = Validate.deserialize(&mut de).map_err(RecordError::Json)?;
+    de.end().map_err(RecordError::Json)?;
+    match found {
+        "an object" => Ok(()),
+        other => Err(RecordError::NotAnObject(other)),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Deserializes a [`Value`] like serde_json does, but fails on a duplicate object key.
+struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // JSON text cannot spell NaN or infinities, so this only yields `Null` if a number
+        // literal overflows f64, which serde_json reports as an error before reaching here.
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        StrictValue.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(StrictValue)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key {:?}",
+                    super::names::display_name(key.as_bytes())
+                )));
+            }
+            let value = access.next_value_seed(StrictValue)?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// Walks a JSON value without building it; returns its type name (as [`type_name`]). Rejects
+/// duplicate keys like [`StrictValue`].
+struct Validate;
+
+/// Objects up to this many keys check duplicates by linear scan; larger ones use a hash set.
+const LINEAR_KEYS: usize = 16;
+
+impl<'de> DeserializeSeed<'de> for Validate {
+    type Value = &'static str;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<&'static str, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Validate {
+    type Value = &'static str;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<&'static str, E> {
+        Ok("a boolean")
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<&'static str, E> {
+        Ok("a number")
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<&'static str, E> {
+        Ok("a number")
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<&'static str, E> {
+        Ok(if v.is_finite() { "a number" } else { "null" })
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<&'static str, E> {
+        Ok("a string")
+    }
+
+    fn visit_unit<E>(self) -> Result<&'static str, E> {
+        Ok("null")
+    }
+
+    fn visit_none<E>(self) -> Result<&'static str, E> {
+        Ok("null")
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<&'static str, D::Error> {
+        Validate.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<&'static str, A::Error> {
+        while seq.next_element_seed(Validate)?.is_some() {}
+        Ok("an array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<&'static str, A::Error> {
+        let mut few: Vec<Cow<'de, str>> = Vec::new();
+        let mut many: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(key) = access.next_key_seed(Key)? {
+            let duplicate = if many.is_empty() && few.len() < LINEAR_KEYS {
+                let dup = few.contains(&key);
+                few.push(key.clone());
+                dup
+            } else {
+                many.extend(few.drain(..));
+                !many.insert(key.clone())
+            };
+            if duplicate {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key {:?}",
+                    super::names::display_name(key.as_bytes())
+                )));
+            }
+            access.next_value_seed(Validate)?;
+        }
+        Ok("an object")
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_values_as_serde_json() {
+        let text = br#"{"a":1,"b":-2,"c":1.5,"d":18446744073709551615,"e":[true,null,"x\u00e9"],"f":{"g":{}}}"#;
+        let strict = parse_value(text).map_err(|e| e.to_string());
+        let plain: Result<Value, String> = serde_json::from_slice(text).map_err(|e| e.to_string());
+        assert_eq!(strict, plain);
+        // Key order is kept (serde_json's preserve_order).
+        let keys: Vec<String> = parse_object(text)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["a", "b", "c", "d", "e", "f"]);
+    }
+
+    /// `validate_object` and `parse_object` accept and reject exactly the same inputs.
+    fn agree(text: &[u8]) {
+        let parsed = parse_object(text).map(|_| ()).map_err(|e| format!("{e:?}"));
+        let validated = validate_object(text).map_err(|e| format!("{e:?}"));
+        assert_eq!(parsed, validated, "{}", String::from_utf8_lossy(text));
+    }
+
+    #[test]
+    fn validate_agrees_with_parse() {
+        let many_keys: String = (0..40).map(|i| format!("\"k{i}\":{i},")).collect();
+        let many_dup = format!("{{{many_keys}\"k3\":0}}");
+        let many_ok = format!("{{{many_keys}\"z\":0}}");
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        for text in [
+            &br#"{"a":1,"b":[1,2,{"c":null}],"d":"x"}"#[..],
+            br#"{"a":1,"a":2}"#,
+            br#"{"a\u0062":1,"ab":2}"#,
+            br#"{"a":{"b":1,"b":1}}"#,
+            br#"[{"a":1}]"#,
+            br#""text""#,
+            b"12",
+            b"1e400",
+            b"null",
+            b"true",
+            b"{}",
+            b"{} x",
+            b"",
+            b"{\"a\":\"\\ud800\"}",
+            b"{\"\xff\":1}",
+            many_dup.as_bytes(),
+            many_ok.as_bytes(),
+            deep.as_bytes(),
+        ] {
+            agree(text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn validate_agrees_with_parse_on_any_input(text in r#"[{}\[\]":, 0-9abu.e+\\-]{0,48}"#) {
+            agree(text.as_bytes());
+        }
+
+        #[test]
+        fn validate_agrees_on_objects(keys in proptest::collection::vec("[ab]{1,2}", 0..24)) {
+            let body: Vec<String> = keys.iter().map(|k| format!("\"{k}\":[{{\"{k}\":1}}]")).collect();
+            agree(format!("{{{}}}", body.join(",")).as_bytes());
+        }
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_at_any_depth() {
+        for text in [&br#"{"id":1,"id":2}"#[..], br#"{"a":[{"x":1,"x":1}]}"#] {
+            match parse_object(text) {
+                Err(RecordError::Json(e)) => {
+                    assert!(e.to_string().contains("duplicate key"), "{e}")
+                }
+                other => panic!("expected a duplicate key error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_non_objects_and_trailing_text() {
+        assert!(matches!(
+            parse_object(b"[1]"),
+            Err(RecordError::NotAnObject("an array"))
+        ));
+        assert!(matches!(parse_object(b"{} {}"), Err(RecordError::Json(_))));
+        assert!(matches!(parse_object(b""), Err(RecordError::Json(_))));
+        assert!(matches!(
+            parse_object(br#"{"a":"\ud800"}"#),
+            Err(RecordError::Json(_))
+        ));
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(
+            parse_object(deep.as_bytes()),
+            Err(RecordError::Json(_))
+        ));
+    }
+}

@@ -1,0 +1,1045 @@
+//! The import side: verify an untrusted archive, then stream its records to the import engine.
+//! Nothing is ever extracted to disk.
+//!
+//! The file is read as `File → gzip → byte meter → tar`, entry by entry through
+//! [`tar::Archive::entries`] in *raw* mode: tar's own handling of PAX and GNU long-name records
+//! is bypassed (it would buffer them in memory without bound, and it lets a record rename the
+//! next entry), so such records are rejected like every other non-regular entry. hoist never
+//! writes them: every member name fits a plain ustar header.
+//!
+//! What is rejected, each with a typed [`ArchiveError`] naming the entry: links, devices, FIFOs,
+//! directories, PAX/GNU records; absolute names, `..` components, names that are not UTF-8 or
+//! not on the expected list, duplicates, members out of order (`VERSION`, `manifest.json`,
+//! `tree/<root>.json`, `tree/users.ndjson`, relation members, uploads); any of the [`Limits`]
+//! exceeded (counted on bytes actually decompressed); trailing bytes after the tar end marker
+//! or after the gzip stream; a missing end marker; a wrong format version; a manifest that is
+//! invalid or disagrees with the content (size, sha256, line count, missing or unlisted members);
+//! uploads whose name is not their content's sha256; records that are not JSON objects or that
+//! repeat a key; NDJSON lines that are too long or not newline-terminated.
+//!
+//! Two passes: [`ArchiveReader::verify`] checks all of the above without any side effect and
+//! returns a [`VerifiedArchive`]; [`VerifiedArchive::stream`] reads the file again, re-checking
+//! everything (the file may have changed in between) while it hands records to an
+//! [`EventSink`].
+
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use flate2::bufread::GzDecoder;
+use serde_json::{Map, Value};
+
+use super::digest::{DigestReader, DigestResult};
+use super::error::{ArchiveError, Location};
+use super::json::{self, RecordError};
+use super::limits::{LimitKind, Limits};
+use super::manifest::{Manifest, MemberInfo};
+use super::names::{self, MANIFEST_MEMBER, MemberKind, NameProblem, USERS_MEMBER, VERSION_MEMBER};
+
+const READ_BUFFER: usize = 64 * 1024;
+/// `VERSION` holds at most this many bytes (ten digits and a newline, with room to spare).
+const MAX_VERSION_BYTES: u64 = 16;
+const BLOCK: u64 = 512;
+
+/// Receives the content of a verified archive, in archive order, during
+/// [`VerifiedArchive::stream`].
+///
+/// The order is: [`root_record`](Self::root_record); [`user`](Self::user) for each line of
+/// `tree/users.ndjson` then [`users_end`](Self::users_end) (only if the member exists); for each
+/// relation member, [`relation_start`](Self::relation_start), [`record`](Self::record) per line,
+/// [`relation_end`](Self::relation_end); [`upload`](Self::upload) per distinct file.
+///
+/// Records are handed over as they are read, before their member's checksum can be compared
+/// (it covers the whole member). `relation_end`, `users_end` and the return of `upload` come
+/// only after the member's checksum matched, and `stream` returns `Ok` only after the whole
+/// archive re-verified. So an importer must treat an error from `stream` as fatal and roll back
+/// everything it did with the events (which it does anyway: imports are all-or-nothing), and
+/// commit only after `stream` returned `Ok`.
+///
+/// Any method returning `Err` stops the stream; the error comes back as [`StreamError::Sink`].
+pub trait EventSink {
+    /// The importer's error type.
+    type Error;
+
+    /// The root record (`tree/<root>.json`), checksum already verified.
+    fn root_record(&mut self, record: Map<String, Value>) -> Result<(), Self::Error>;
+
+    /// One line of `tree/users.ndjson` (`line` starts at 1).
+    fn user(&mut self, line: u64, user: Map<String, Value>) -> Result<(), Self::Error>;
+
+    /// All users were delivered and their member's checksum matched.
+    fn users_end(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// A top-level relation member starts (`relation` is the bare name: `issues`).
+    fn relation_start(&mut self, relation: &str) -> Result<(), Self::Error>;
+
+    /// One top-level record of `relation`, sub-relations nested (`line` starts at 1).
+    fn record(
+        &mut self,
+        relation: &str,
+        line: u64,
+        record: Map<String, Value>,
+    ) -> Result<(), Self::Error>;
+
+    /// The relation's member ended and its checksum matched.
+    fn relation_end(&mut self, relation: &str) -> Result<(), Self::Error>;
+
+    /// One upload: `bytes` bytes readable from `data` (copy them to a file; memory stays
+    /// bounded). Unread bytes are read and hashed after the call returns; the content hash is
+    /// compared with `sha256` then, and a mismatch fails the stream.
+    fn upload(&mut self, sha256: &str, bytes: u64, data: &mut dyn Read) -> Result<(), Self::Error>;
+}
+
+/// An error of [`VerifiedArchive::stream`]: from the archive or from the sink.
+#[derive(Debug)]
+pub enum StreamError<E> {
+    /// The archive failed a check.
+    Archive(ArchiveError),
+    /// The sink returned an error.
+    Sink(E),
+}
+
+impl<E> From<ArchiveError> for StreamError<E> {
+    fn from(e: ArchiveError) -> Self {
+        StreamError::Archive(e)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for StreamError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamError::Archive(e) => e.fmt(f),
+            StreamError::Sink(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for StreamError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StreamError::Archive(e) => Some(e),
+            StreamError::Sink(e) => Some(e),
+        }
+    }
+}
+
+/// Entry point of the import side.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveReader;
+
+impl ArchiveReader {
+    /// One full pass over the archive at `path`, without any side effect: structure, limits,
+    /// format version (`expected_format`), root relation, every member against the manifest,
+    /// every record's JSON. Returns the verified manifest.
+    pub fn verify(
+        path: &Path,
+        limits: &Limits,
+        expected_format: u32,
+        root_relation: &str,
+    ) -> Result<VerifiedArchive, ArchiveError> {
+        let mut scanner = Scanner::new(
+            path,
+            limits,
+            Expect {
+                format: Some(expected_format),
+                root: Some(root_relation),
+                manifest_sha256: None,
+            },
+        );
+        scanner.run(&mut NullSink).map_err(archive_only)?;
+        let (Some(manifest), Some(manifest_sha256)) = (scanner.manifest, scanner.manifest_sha256)
+        else {
+            return Err(ArchiveError::MissingMember {
+                member: MANIFEST_MEMBER.to_owned(),
+            });
+        };
+        tracing::debug!(path = %path.display(), members = manifest.members.len(), "archive verified");
+        Ok(VerifiedArchive {
+            path: path.to_path_buf(),
+            limits: *limits,
+            format_version: expected_format,
+            root_relation: root_relation.to_owned(),
+            manifest,
+            manifest_sha256,
+        })
+    }
+}
+
+/// An archive that passed [`ArchiveReader::verify`].
+#[derive(Debug, Clone)]
+pub struct VerifiedArchive {
+    path: PathBuf,
+    limits: Limits,
+    format_version: u32,
+    root_relation: String,
+    manifest: Manifest,
+    manifest_sha256: String,
+}
+
+impl VerifiedArchive {
+    /// The verified manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The archive file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The second pass: reads the archive again, re-checking everything [`ArchiveReader::verify`]
+    /// checked (and that `manifest.json` is byte-for-byte the verified one), and hands the
+    /// content to `sink` in archive order. Blocking: run it on a dedicated thread. See
+    /// [`EventSink`] for the order and for when data is known to be intact.
+    pub fn stream<S: EventSink>(&self, sink: &mut S) -> Result<(), StreamError<S::Error>> {
+        let mut scanner = Scanner::new(
+            &self.path,
+            &self.limits,
+            Expect {
+                format: Some(self.format_version),
+                root: Some(&self.root_relation),
+                manifest_sha256: Some(&self.manifest_sha256),
+            },
+        );
+        scanner.materialize = true;
+        scanner.run(sink)
+    }
+}
+
+/// One member as read by [`inspect`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectedMember {
+    /// The member's name.
+    pub name: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Its content's sha256.
+    pub sha256: String,
+    /// Its newline count, for NDJSON members.
+    pub lines: Option<u64>,
+}
+
+/// What [`inspect`] found.
+#[derive(Debug)]
+pub struct Inspection {
+    /// The archive file.
+    pub path: PathBuf,
+    /// The `VERSION` member's number.
+    pub format_version: u32,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The members read, in archive order (`VERSION` and `manifest.json` included); all of
+    /// them if the archive verified, those before the problem otherwise.
+    pub members: Vec<InspectedMember>,
+    /// Why the archive does not verify; `None`: it verifies.
+    pub problem: Option<ArchiveError>,
+}
+
+impl Inspection {
+    /// `true` if the archive passed every check.
+    pub fn is_verified(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// Reads an archive for display (`forge inspect`): its manifest, its members, and whether it
+/// verifies. Accepts any format version and root relation (taken from the archive itself).
+/// `Err` only if not even `VERSION` and the manifest can be read.
+pub fn inspect(path: &Path, limits: &Limits) -> Result<Inspection, ArchiveError> {
+    let mut scanner = Scanner::new(
+        path,
+        limits,
+        Expect {
+            format: None,
+            root: None,
+            manifest_sha256: None,
+        },
+    );
+    scanner.seen = Some(Vec::new());
+    let result = scanner.run(&mut NullSink).map_err(archive_only);
+    match (scanner.format_version, scanner.manifest) {
+        (Some(format_version), Some(manifest)) => Ok(Inspection {
+            path: path.to_path_buf(),
+            format_version,
+            manifest,
+            members: scanner.seen.unwrap_or_default(),
+            problem: result.err(),
+        }),
+        _ => Err(result.err().unwrap_or_else(|| ArchiveError::MissingMember {
+            member: MANIFEST_MEMBER.to_owned(),
+        })),
+    }
+}
+
+fn archive_only(e: StreamError<Infallible>) -> ArchiveError {
+    match e {
+        StreamError::Archive(e) => e,
+        StreamError::Sink(never) => match never {},
+    }
+}
+
+/// The sink of the verify pass: accepts everything.
+struct NullSink;
+
+impl EventSink for NullSink {
+    type Error = Infallible;
+    fn root_record(&mut self, _: Map<String, Value>) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn user(&mut self, _: u64, _: Map<String, Value>) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn relation_start(&mut self, _: &str) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn record(&mut self, _: &str, _: u64, _: Map<String, Value>) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn relation_end(&mut self, _: &str) -> Result<(), Infallible> {
+        Ok(())
+    }
+    fn upload(&mut self, _: &str, _: u64, _: &mut dyn Read) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+/// Shared between the readers of the chain, so an `io::Error` surfacing through tar can be
+/// told apart: limit exceeded, file unreadable, or (otherwise) corrupt data.
+struct Meter {
+    total: Cell<u64>,
+    max: u64,
+    exceeded: Cell<bool>,
+    file_failed: Cell<bool>,
+}
+
+/// The archive file, flagging its own errors in the [`Meter`].
+struct FileSource {
+    file: File,
+    meter: Rc<Meter>,
+}
+
+impl Read for FileSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file
+            .read(buf)
+            .inspect_err(|_| self.meter.file_failed.set(true))
+    }
+}
+
+/// Counts decompressed bytes and fails once they exceed `max_total_bytes`.
+struct Metered<R> {
+    inner: R,
+    meter: Rc<Meter>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.meter.exceeded.get() {
+            return Err(io::Error::other("decompressed size limit exceeded"));
+        }
+        let n = self.inner.read(buf)?;
+        let total = self.meter.total.get().saturating_add(n as u64);
+        self.meter.total.set(total);
+        if total > self.meter.max {
+            self.meter.exceeded.set(true);
+            return Err(io::Error::other("decompressed size limit exceeded"));
+        }
+        Ok(n)
+    }
+}
+
+type Source = Metered<GzDecoder<BufReader<FileSource>>>;
+
+/// What a pass expects; `None`: take it from the archive (inspect).
+struct Expect<'a> {
+    format: Option<u32>,
+    root: Option<&'a str>,
+    manifest_sha256: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Version,
+    Manifest,
+    Root,
+    Users,
+    Relations,
+    Uploads,
+}
+
+/// One pass over an archive (shared by verify, stream and inspect).
+struct Scanner<'a> {
+    path: &'a Path,
+    limits: &'a Limits,
+    expect: Expect<'a>,
+    meter: Rc<Meter>,
+    format_version: Option<u32>,
+    manifest: Option<Manifest>,
+    manifest_sha256: Option<String>,
+    root: Option<String>,
+    /// Members read so far, kept for [`inspect`] only (verify and stream do not need them).
+    seen: Option<Vec<InspectedMember>>,
+    /// Build records and hand them to the sink (stream); otherwise only validate them, which
+    /// accepts and rejects exactly the same records, without allocating them.
+    materialize: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(path: &'a Path, limits: &'a Limits, expect: Expect<'a>) -> Self {
+        Scanner {
+            path,
+            limits,
+            expect,
+            meter: Rc::new(Meter {
+                total: Cell::new(0),
+                max: limits.max_total_bytes,
+                exceeded: Cell::new(false),
+                file_failed: Cell::new(false),
+            }),
+            format_version: None,
+            manifest: None,
+            manifest_sha256: None,
+            root: None,
+            seen: None,
+            materialize: false,
+        }
+    }
+
+    /// Turns an I/O error from the reader chain into the right [`ArchiveError`].
+    fn read_error(&self, source: io::Error, location: Location) -> ArchiveError {
+        if self.meter.exceeded.get() {
+            ArchiveError::LimitExceeded {
+                limit: LimitKind::TotalBytes,
+                max: self.limits.max_total_bytes,
+                location,
+            }
+        } else if self.meter.file_failed.get() {
+            ArchiveError::io("read", self.path, source)
+        } else {
+            ArchiveError::Corrupt {
+                path: self.path.to_path_buf(),
+                location,
+                source,
+            }
+        }
+    }
+
+    fn open(&self) -> Result<Source, ArchiveError> {
+        let meta =
+            std::fs::metadata(self.path).map_err(|e| ArchiveError::io("read", self.path, e))?;
+        if !meta.is_file() {
+            return Err(ArchiveError::NotAFile {
+                path: self.path.to_path_buf(),
+            });
+        }
+        let file = File::open(self.path).map_err(|e| ArchiveError::io("open", self.path, e))?;
+        let source = FileSource {
+            file,
+            meter: Rc::clone(&self.meter),
+        };
+        Ok(Metered {
+            inner: GzDecoder::new(BufReader::with_capacity(READ_BUFFER, source)),
+            meter: Rc::clone(&self.meter),
+        })
+    }
+
+    fn run<S: EventSink>(&mut self, sink: &mut S) -> Result<(), StreamError<S::Error>> {
+        let mut archive = tar::Archive::new(self.open()?);
+        let mut entries = archive
+            .entries()
+            .map_err(|e| self.read_error(e, Location::Stream))?
+            .raw(true);
+        let mut phase = Phase::Start;
+        let mut names_seen: HashSet<String> = HashSet::new();
+        let mut count: u64 = 0;
+        let mut data_end: u64 = 0;
+        let mut last: Option<String> = None;
+        loop {
+            let entry = match entries.next() {
+                None => break,
+                Some(Ok(entry)) => entry,
+                Some(Err(e)) => {
+                    let location = last.clone().map_or(Location::Stream, Location::After);
+                    return Err(self.read_error(e, location).into());
+                }
+            };
+            count += 1;
+            let raw_name = entry.path_bytes().into_owned();
+            let shown = names::display_name(&raw_name);
+            if count > self.limits.max_entries {
+                return Err(ArchiveError::LimitExceeded {
+                    limit: LimitKind::Entries,
+                    max: self.limits.max_entries,
+                    location: Location::Entry(shown),
+                }
+                .into());
+            }
+            if let Some(kind) = forbidden_type(entry.header().entry_type()) {
+                return Err(ArchiveError::ForbiddenEntryType { entry: shown, kind }.into());
+            }
+            let name = names::check_raw_name(&raw_name).map_err(|problem| match problem {
+                NameProblem::NotUtf8 => ArchiveError::NonUtf8Name {
+                    entry: shown.clone(),
+                },
+                NameProblem::Absolute => ArchiveError::AbsoluteName {
+                    entry: shown.clone(),
+                },
+                NameProblem::ParentDirectory => ArchiveError::ParentDirectoryName {
+                    entry: shown.clone(),
+                },
+            })?;
+            let kind = self.classify(name, phase)?;
+            if !names_seen.insert(name.to_owned()) {
+                return Err(ArchiveError::DuplicateEntry { entry: shown }.into());
+            }
+            phase = self.advance(phase, &kind, name)?;
+            let declared = entry.size();
+            self.check_declared_size(name, &kind, declared)?;
+            data_end = entry
+                .raw_file_position()
+                .saturating_add(declared.div_ceil(BLOCK).saturating_mul(BLOCK));
+            let listed = self.listed(name, &kind)?;
+            let mut entry = entry;
+            match kind {
+                MemberKind::Version => self.read_version(&mut entry, declared)?,
+                MemberKind::Manifest => self.read_manifest(&mut entry, declared)?,
+                MemberKind::RootRecord => {
+                    if let Some(record) = self.read_root(&mut entry, name, declared, listed)? {
+                        sink.root_record(record).map_err(StreamError::Sink)?;
+                    }
+                }
+                MemberKind::Users | MemberKind::Relation(_) => {
+                    self.read_ndjson(&mut entry, name, &kind, declared, listed, sink)?;
+                }
+                MemberKind::Upload(sha256) => {
+                    self.read_upload(&mut entry, name, &sha256, declared, listed, sink)?;
+                }
+            }
+            last = Some(name.to_owned());
+        }
+        self.finish_stream(archive.into_inner(), data_end, phase, &names_seen)?;
+        Ok(())
+    }
+
+    /// After the last entry: the end-of-archive marker, only zeros after it, nothing after the
+    /// gzip stream, and no member of the manifest missing.
+    fn finish_stream(
+        &self,
+        mut rest: Source,
+        data_end: u64,
+        phase: Phase,
+        names_seen: &HashSet<String>,
+    ) -> Result<(), ArchiveError> {
+        if self.meter.total.get() < data_end.saturating_add(BLOCK) {
+            return Err(ArchiveError::MissingEndOfArchive {
+                path: self.path.to_path_buf(),
+            });
+        }
+        let mut buf = vec![0u8; READ_BUFFER];
+        loop {
+            let n = rest
+                .read(&mut buf)
+                .map_err(|e| self.read_error(e, Location::Stream))?;
+            if n == 0 {
+                break;
+            }
+            if buf[..n].iter().any(|&b| b != 0) {
+                return Err(ArchiveError::TrailingData {
+                    path: self.path.to_path_buf(),
+                    after: "after the tar end-of-archive marker",
+                });
+            }
+        }
+        let mut file = rest.inner.into_inner();
+        let leftover = file
+            .fill_buf()
+            .map_err(|e| ArchiveError::io("read", self.path, e))?;
+        if !leftover.is_empty() {
+            return Err(ArchiveError::TrailingData {
+                path: self.path.to_path_buf(),
+                after: "after the gzip stream",
+            });
+        }
+        let missing_head = match phase {
+            Phase::Start => Some(VERSION_MEMBER.to_owned()),
+            Phase::Version => Some(MANIFEST_MEMBER.to_owned()),
+            _ => None,
+        };
+        if let Some(member) = missing_head {
+            return Err(ArchiveError::MissingMember { member });
+        }
+        if let Some(manifest) = &self.manifest
+            && let Some(member) = manifest.members.keys().find(|m| !names_seen.contains(*m))
+        {
+            return Err(ArchiveError::MissingMember {
+                member: member.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn root(&self) -> Option<&str> {
+        self.expect.root.or(self.root.as_deref())
+    }
+
+    fn classify(&self, name: &str, phase: Phase) -> Result<MemberKind, ArchiveError> {
+        match self.root() {
+            Some(root) => {
+                names::classify(name, root).ok_or_else(|| ArchiveError::UnexpectedEntry {
+                    entry: names::display_name(name.as_bytes()),
+                    root: root.to_owned(),
+                })
+            }
+            None => match name {
+                VERSION_MEMBER => Ok(MemberKind::Version),
+                MANIFEST_MEMBER => Ok(MemberKind::Manifest),
+                _ => Err(self.out_of_order(name, phase)),
+            },
+        }
+    }
+
+    fn out_of_order(&self, name: &str, phase: Phase) -> ArchiveError {
+        let root = self.root().unwrap_or("<root>");
+        let expected = match phase {
+            Phase::Start => "`VERSION` as the first entry".to_owned(),
+            Phase::Version => "`manifest.json` as the second entry".to_owned(),
+            Phase::Manifest => format!("the root record `tree/{root}.json` as the third entry"),
+            Phase::Root => format!("`{USERS_MEMBER}`, a relation member or an upload"),
+            Phase::Users | Phase::Relations => {
+                "a relation member or an upload (users come right after the root record)".to_owned()
+            }
+            Phase::Uploads => "only uploads after the first upload".to_owned(),
+        };
+        ArchiveError::OutOfOrder {
+            entry: names::display_name(name.as_bytes()),
+            expected,
+        }
+    }
+
+    fn advance(&self, phase: Phase, kind: &MemberKind, name: &str) -> Result<Phase, ArchiveError> {
+        let next = match (kind, phase) {
+            (MemberKind::Version, Phase::Start) => Phase::Version,
+            (MemberKind::Manifest, Phase::Version) => Phase::Manifest,
+            (MemberKind::RootRecord, Phase::Manifest) => Phase::Root,
+            (MemberKind::Users, Phase::Root) => Phase::Users,
+            (MemberKind::Relation(_), Phase::Root | Phase::Users | Phase::Relations) => {
+                Phase::Relations
+            }
+            (
+                MemberKind::Upload(_),
+                Phase::Root | Phase::Users | Phase::Relations | Phase::Uploads,
+            ) => Phase::Uploads,
+            _ => return Err(self.out_of_order(name, phase)),
+        };
+        Ok(next)
+    }
+
+    /// Rejects an entry whose header announces more than its limit, before reading it.
+    fn check_declared_size(
+        &self,
+        name: &str,
+        kind: &MemberKind,
+        declared: u64,
+    ) -> Result<(), ArchiveError> {
+        let entry = || Location::Entry(name.to_owned());
+        let (limit, max, location) = match kind {
+            MemberKind::Version => {
+                if declared > MAX_VERSION_BYTES {
+                    return Err(ArchiveError::InvalidVersion {
+                        found: format!("{declared} bytes"),
+                    });
+                }
+                return Ok(());
+            }
+            MemberKind::Manifest => (
+                LimitKind::ManifestBytes,
+                self.limits.max_manifest_bytes,
+                entry(),
+            ),
+            MemberKind::RootRecord => (
+                LimitKind::LineBytes,
+                self.limits.max_line_bytes,
+                Location::Line {
+                    member: name.to_owned(),
+                    line: 1,
+                },
+            ),
+            _ => (LimitKind::EntryBytes, self.limits.max_entry_bytes, entry()),
+        };
+        if declared > max {
+            return Err(ArchiveError::LimitExceeded {
+                limit,
+                max,
+                location,
+            });
+        }
+        if declared > self.limits.max_entry_bytes {
+            return Err(ArchiveError::LimitExceeded {
+                limit: LimitKind::EntryBytes,
+                max: self.limits.max_entry_bytes,
+                location: entry(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The manifest's entry for a tree or upload member (none for VERSION and the manifest).
+    fn listed(&self, name: &str, kind: &MemberKind) -> Result<Option<MemberInfo>, ArchiveError> {
+        if matches!(kind, MemberKind::Version | MemberKind::Manifest) {
+            return Ok(None);
+        }
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.members.get(name))
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| ArchiveError::UnlistedMember {
+                entry: name.to_owned(),
+            })
+    }
+
+    fn read_small(
+        &self,
+        entry: &mut impl Read,
+        name: &str,
+        declared: u64,
+    ) -> Result<(Vec<u8>, DigestResult), ArchiveError> {
+        let mut reader = DigestReader::new(entry);
+        let mut bytes = Vec::with_capacity(declared.min(1 << 20) as usize);
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.read_error(e, Location::Entry(name.to_owned())))?;
+        let digest = reader.finish();
+        self.check_complete(name, declared, digest.bytes)?;
+        Ok((bytes, digest))
+    }
+
+    /// The entry delivered as many bytes as its header announced.
+    fn check_complete(&self, name: &str, declared: u64, read: u64) -> Result<(), ArchiveError> {
+        if read == declared {
+            return Ok(());
+        }
+        Err(ArchiveError::Corrupt {
+            path: self.path.to_path_buf(),
+            location: Location::Entry(name.to_owned()),
+            source: io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("entry data ends after {read} of {declared} bytes"),
+            ),
+        })
+    }
+
+    fn record_seen(&mut self, name: &str, digest: &DigestResult, ndjson: bool) {
+        let Some(seen) = self.seen.as_mut() else {
+            return;
+        };
+        seen.push(InspectedMember {
+            name: name.to_owned(),
+            bytes: digest.bytes,
+            sha256: digest.sha256.clone(),
+            lines: ndjson.then_some(digest.lines),
+        });
+    }
+
+    fn read_version(&mut self, entry: &mut impl Read, declared: u64) -> Result<(), ArchiveError> {
+        let (bytes, digest) = self.read_small(entry, VERSION_MEMBER, declared)?;
+        let invalid = || ArchiveError::InvalidVersion {
+            found: names::display_name(&bytes),
+        };
+        let digits = bytes.strip_suffix(b"\n").ok_or_else(invalid)?;
+        if digits.is_empty()
+            || !digits.iter().all(u8::is_ascii_digit)
+            || (digits.len() > 1 && digits[0] == b'0')
+        {
+            return Err(invalid());
+        }
+        let found: u32 = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(invalid)?;
+        if let Some(expected) = self.expect.format
+            && found != expected
+        {
+            return Err(ArchiveError::VersionMismatch { found, expected });
+        }
+        self.format_version = Some(found);
+        self.record_seen(VERSION_MEMBER, &digest, false);
+        Ok(())
+    }
+
+    fn read_manifest(&mut self, entry: &mut impl Read, declared: u64) -> Result<(), ArchiveError> {
+        let (bytes, digest) = self.read_small(entry, MANIFEST_MEMBER, declared)?;
+        if let Some(expected) = self.expect.manifest_sha256
+            && expected != digest.sha256
+        {
+            return Err(ArchiveError::ArchiveChanged {
+                path: self.path.to_path_buf(),
+                what: "manifest.json differs".to_owned(),
+            });
+        }
+        let value =
+            json::parse_value(&bytes).map_err(|source| ArchiveError::ManifestJson { source })?;
+        let manifest: Manifest = serde_json::from_value(value)
+            .map_err(|source| ArchiveError::ManifestJson { source })?;
+        let version = self.format_version.unwrap_or_default();
+        if manifest.format_version != version {
+            return Err(ArchiveError::ManifestInvalid {
+                reason: format!(
+                    "format_version is {} but VERSION says {version}",
+                    manifest.format_version
+                ),
+            });
+        }
+        let root = match self.expect.root {
+            Some(root) => root.to_owned(),
+            None => manifest.root.relation.clone(),
+        };
+        manifest.validate(&root, self.limits)?;
+        self.record_seen(MANIFEST_MEMBER, &digest, false);
+        self.root = Some(root);
+        self.manifest = Some(manifest);
+        self.manifest_sha256 = Some(digest.sha256);
+        Ok(())
+    }
+
+    fn check_listed(
+        &self,
+        name: &str,
+        listed: Option<&MemberInfo>,
+        digest: &DigestResult,
+        ndjson: bool,
+    ) -> Result<(), ArchiveError> {
+        let Some(expected) = listed else {
+            return Err(ArchiveError::UnlistedMember {
+                entry: name.to_owned(),
+            });
+        };
+        if expected.bytes != digest.bytes {
+            return Err(ArchiveError::SizeMismatch {
+                member: name.to_owned(),
+                expected: expected.bytes,
+                actual: digest.bytes,
+            });
+        }
+        if expected.sha256 != digest.sha256 {
+            return Err(ArchiveError::ChecksumMismatch {
+                member: name.to_owned(),
+                expected: expected.sha256.clone(),
+                actual: digest.sha256.clone(),
+            });
+        }
+        let lines = ndjson.then_some(digest.lines);
+        if expected.lines != lines {
+            return Err(ArchiveError::LineCountMismatch {
+                member: name.to_owned(),
+                expected: expected.lines,
+                actual: lines,
+            });
+        }
+        Ok(())
+    }
+
+    fn read_root(
+        &mut self,
+        entry: &mut impl Read,
+        name: &str,
+        declared: u64,
+        listed: Option<MemberInfo>,
+    ) -> Result<Option<Map<String, Value>>, ArchiveError> {
+        let (bytes, digest) = self.read_small(entry, name, declared)?;
+        self.check_listed(name, listed.as_ref(), &digest, false)?;
+        let record = if self.materialize {
+            Some(parse_record(name, 1, &bytes)?)
+        } else {
+            validate_record(name, 1, &bytes)?;
+            None
+        };
+        self.record_seen(name, &digest, false);
+        Ok(record)
+    }
+
+    fn read_ndjson<S: EventSink>(
+        &mut self,
+        entry: &mut impl Read,
+        name: &str,
+        kind: &MemberKind,
+        declared: u64,
+        listed: Option<MemberInfo>,
+        sink: &mut S,
+    ) -> Result<(), StreamError<S::Error>> {
+        let relation = match kind {
+            MemberKind::Relation(relation) => Some(relation.as_str()),
+            _ => None,
+        };
+        if let Some(relation) = relation {
+            sink.relation_start(relation).map_err(StreamError::Sink)?;
+        }
+        let max_line = self.limits.max_line_bytes;
+        let mut reader = BufReader::with_capacity(READ_BUFFER, DigestReader::new(entry));
+        let mut line: Vec<u8> = Vec::new();
+        let mut line_no: u64 = 0;
+        loop {
+            let buf = reader
+                .fill_buf()
+                .map_err(|e| self.read_error(e, Location::Entry(name.to_owned())))?;
+            if buf.is_empty() {
+                break;
+            }
+            let (piece, complete) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (&buf[..i], true),
+                None => (buf, false),
+            };
+            if (line.len() + piece.len()) as u64 > max_line {
+                return Err(ArchiveError::LimitExceeded {
+                    limit: LimitKind::LineBytes,
+                    max: max_line,
+                    location: Location::Line {
+                        member: name.to_owned(),
+                        line: line_no + 1,
+                    },
+                }
+                .into());
+            }
+            line.extend_from_slice(piece);
+            let used = piece.len() + usize::from(complete);
+            reader.consume(used);
+            if complete {
+                line_no += 1;
+                if self.materialize {
+                    let record = parse_record(name, line_no, &line)?;
+                    match relation {
+                        Some(relation) => sink.record(relation, line_no, record),
+                        None => sink.user(line_no, record),
+                    }
+                    .map_err(StreamError::Sink)?;
+                } else {
+                    validate_record(name, line_no, &line)?;
+                }
+                line.clear();
+            }
+        }
+        if !line.is_empty() {
+            return Err(ArchiveError::UnterminatedLine {
+                member: name.to_owned(),
+                line: line_no + 1,
+            }
+            .into());
+        }
+        let digest = reader.into_inner().finish();
+        self.check_complete(name, declared, digest.bytes)?;
+        self.check_listed(name, listed.as_ref(), &digest, true)?;
+        self.record_seen(name, &digest, true);
+        match relation {
+            Some(relation) => sink.relation_end(relation),
+            None => sink.users_end(),
+        }
+        .map_err(StreamError::Sink)
+    }
+
+    fn read_upload<S: EventSink>(
+        &mut self,
+        entry: &mut impl Read,
+        name: &str,
+        sha256: &str,
+        declared: u64,
+        listed: Option<MemberInfo>,
+        sink: &mut S,
+    ) -> Result<(), StreamError<S::Error>> {
+        let mut data = UploadData {
+            inner: DigestReader::new(entry),
+            failure: None,
+        };
+        let delivered = sink.upload(sha256, declared, &mut data);
+        if let Some(e) = data.failure.take() {
+            return Err(self.read_error(e, Location::Entry(name.to_owned())).into());
+        }
+        delivered.map_err(StreamError::Sink)?;
+        data.inner
+            .drain()
+            .map_err(|e| self.read_error(e, Location::Entry(name.to_owned())))?;
+        let digest = data.inner.finish();
+        self.check_complete(name, declared, digest.bytes)?;
+        if digest.sha256 != sha256 {
+            return Err(ArchiveError::UploadHashMismatch {
+                name: sha256.to_owned(),
+                actual: digest.sha256,
+            }
+            .into());
+        }
+        self.check_listed(name, listed.as_ref(), &digest, false)?;
+        self.record_seen(name, &digest, false);
+        Ok(())
+    }
+}
+
+/// The upload bytes handed to a sink. Keeps the first read error, so an archive problem is
+/// reported as such even if the sink wraps or swallows it.
+struct UploadData<R> {
+    inner: DigestReader<R>,
+    failure: Option<io::Error>,
+}
+
+impl<R: Read> Read for UploadData<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.failure.is_some() {
+            return Err(io::Error::other("the archive could not be read"));
+        }
+        self.inner.read(buf).map_err(|e| {
+            let shown = io::Error::new(e.kind(), e.to_string());
+            self.failure = Some(e);
+            shown
+        })
+    }
+}
+
+fn parse_record(member: &str, line: u64, bytes: &[u8]) -> Result<Map<String, Value>, ArchiveError> {
+    json::parse_object(bytes).map_err(|e| record_error(member, line, e))
+}
+
+fn validate_record(member: &str, line: u64, bytes: &[u8]) -> Result<(), ArchiveError> {
+    json::validate_object(bytes).map_err(|e| record_error(member, line, e))
+}
+
+fn record_error(member: &str, line: u64, e: RecordError) -> ArchiveError {
+    match e {
+        RecordError::Json(source) => ArchiveError::Json {
+            member: member.to_owned(),
+            line,
+            source,
+        },
+        RecordError::NotAnObject(found) => ArchiveError::NotAnObject {
+            member: member.to_owned(),
+            line,
+            found,
+        },
+    }
+}
+
+/// What a non-regular entry is, for the error message; `None` for regular files.
+fn forbidden_type(entry_type: tar::EntryType) -> Option<&'static str> {
+    use tar::EntryType as T;
+    Some(match entry_type {
+        T::Regular => return None,
+        T::Link => "hard link",
+        T::Symlink => "symbolic link",
+        T::Char => "character device",
+        T::Block => "block device",
+        T::Directory => "directory",
+        T::Fifo => "FIFO",
+        T::Continuous => "contiguous file",
+        T::GNULongName => "GNU long-name record",
+        T::GNULongLink => "GNU long-link record",
+        T::GNUSparse => "GNU sparse file",
+        T::XGlobalHeader => "PAX global header",
+        T::XHeader => "PAX extended header",
+        _ => "entry of an unknown type",
+    })
+}
