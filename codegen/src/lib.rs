@@ -13,6 +13,7 @@ pub mod builder;
 pub mod config;
 pub mod diagnostics;
 pub mod emit;
+pub mod guards;
 pub mod inflect;
 pub mod inputs;
 pub mod order;

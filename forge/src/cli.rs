@@ -30,10 +30,25 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Seed a SQLite database, export a project, import it into a fresh one, export again, and check
+    /// that both archives are equivalent.
+    Demo(DemoArgs),
+    /// Export one project into an archive (one .tar.gz file).
+    Export(ExportArgs),
+    /// Import an archive as a new project (one transaction: all or nothing).
+    Import(ImportArgs),
+    /// Describe an archive and verify it (structure, limits, checksums), without a database.
+    Inspect(InspectArgs),
+    /// The schema snapshot builds compile against.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Create or upgrade forge's schema (applies the embedded migrations of the database's dialect).
     Migrate(MigrateArgs),
     /// Fill the database with deterministic, realistic data (users, projects and everything in them).
     Seed(SeedArgs),
+    /// Run hoist's guards (attribute, model, sensitive-word, prohibited-reference, snapshot, export
+    /// scan) without cargo: prints `FILE:LINE: message` per finding, exits 1 on any.
+    Check(cmd::check::CheckArgs),
 }
 
 /// Which database to use.
@@ -74,11 +89,110 @@ pub struct SeedArgs {
     pub uploads_dir: Option<PathBuf>,
 }
 
+/// `forge demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Where the demo's databases, uploads and archives go (its earlier files there are replaced).
+    #[arg(long, default_value = "demo-out", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Issues in the demo project (about 20 rows each).
+    #[arg(long, default_value_t = 200)]
+    pub issues: usize,
+    /// RNG seed for the demo data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `forge export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The project's id.
+    #[arg(long, value_name = "ID")]
+    pub project: i64,
+    /// The archive to write (it appears only when complete).
+    #[arg(long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// Export as this user: confidential issues and private snippets follow their rights.
+    /// Default: as an administrator.
+    #[arg(long, value_name = "USERNAME")]
+    pub as_user: Option<String>,
+    /// Where upload files are read (default as for `seed`).
+    #[arg(long, value_name = "DIR")]
+    pub uploads_dir: Option<PathBuf>,
+    /// Replace an existing archive at the output path.
+    #[arg(long)]
+    pub force: bool,
+    /// Top-level records per page.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+}
+
+/// `forge import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// The archive to import.
+    #[arg(long, value_name = "PATH")]
+    pub archive: PathBuf,
+    /// The importing user. Administrators keep user references that match a user here (by email,
+    /// then username); for anyone else every reference becomes them and access levels are capped at
+    /// Maintainer. Default: the first administrator.
+    #[arg(long, value_name = "USERNAME")]
+    pub user: Option<String>,
+    /// A new path for the project (required when its path is taken, e.g. cloning in place).
+    #[arg(long)]
+    pub path: Option<String>,
+    /// A new name for the project.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where upload files are written (default as for `seed`).
+    #[arg(long, value_name = "DIR")]
+    pub uploads_dir: Option<PathBuf>,
+    /// Rows buffered per write.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+}
+
+/// `forge inspect`.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// The archive to describe.
+    pub archive: PathBuf,
+}
+
+/// `forge schema …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SchemaCommand {
+    /// Write the canonical schema snapshot (default: of forge's migrations on a fresh in-memory
+    /// SQLite database).
+    Dump(SchemaDumpArgs),
+}
+
+/// `forge schema dump`.
+#[derive(Debug, Clone, Args)]
+pub struct SchemaDumpArgs {
+    /// Introspect this (migrated) database instead.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Where to write the snapshot.
+    #[arg(long, default_value = "schema.snapshot.json", value_name = "PATH")]
+    pub output: PathBuf,
+}
+
 /// Run one parsed command line.
 pub async fn run(cli: &Cli) -> Result<Output, ForgeError> {
     match &cli.command {
+        Command::Demo(args) => cmd::demo::run(args, cli.json).await,
+        Command::Export(args) => cmd::export::run(args, cli.json).await,
+        Command::Import(args) => cmd::import::run(args, cli.json).await,
+        Command::Inspect(args) => cmd::inspect::run(args).await,
+        Command::Schema(SchemaCommand::Dump(args)) => cmd::schema::run(args).await,
         Command::Migrate(args) => cmd::migrate::run(args).await,
         Command::Seed(args) => cmd::seed::run(args).await,
+        Command::Check(args) => cmd::check::run(args, cli.json).await,
     }
 }
 

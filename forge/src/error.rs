@@ -40,6 +40,24 @@ pub enum ForgeError {
     /// The seed's database writer stopped early; its own error says why (reported instead of this).
     #[error("the seed's database writer stopped")]
     WriterStopped,
+    /// The guards could not run (the config does not compile, the sample archive is unreadable, …).
+    #[error(transparent)]
+    Guards(#[from] hoist::guards::GuardError),
+    /// `forge check` found problems; each was printed on stdout as `FILE:LINE: message`.
+    #[error("{count} guard finding(s); each is printed above as FILE:LINE: message")]
+    GuardsFailed { count: usize },
+    /// One of forge's own queries failed.
+    #[error("{what} failed: {message}")]
+    Query { what: &'static str, message: String },
+    /// Exporting failed (nothing was written at the output path).
+    #[error(transparent)]
+    Export(#[from] hoist::export::ExportError),
+    /// Importing failed (nothing was written to the database or the uploads directory).
+    #[error(transparent)]
+    Import(#[from] hoist::import::ImportError),
+    /// The demo's round trip did not give an equivalent archive.
+    #[error("the round trip is not equivalent: {}", differences.join("; "))]
+    NotEquivalent { differences: Vec<String> },
     /// A bug in forge (a task panicked, …).
     #[error("internal error: {0}")]
     Internal(String),

@@ -7,8 +7,11 @@
 pub mod cli;
 pub mod cmd;
 mod error;
+pub mod guards;
 pub mod migrate;
 pub mod seed;
+pub mod tenant;
+pub mod transfer;
 
 pub use error::ForgeError;
 pub use migrate::migrate;

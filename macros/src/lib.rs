@@ -18,6 +18,8 @@
 //!
 //! This crate is a thin shim: all logic lives in `hoist-codegen`, where it is tested as a library.
 
+mod guard_tests;
+
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use std::path::{Path, PathBuf};
@@ -31,6 +33,27 @@ pub fn tenant(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
         .map(PathBuf::from)
         .unwrap_or_default();
     expand(input.into(), &base).into()
+}
+
+/// Generate an app's guard tests: one `#[test]` per guard (`guard_attributes`, `guard_models`,
+/// `guard_sensitive_words`, `guard_prohibited_references`, `guard_snapshot`, `guard_export_scan`).
+///
+/// ```ignore
+/// hoist::guard_tests! {
+///     config = "../import_export.yml",
+///     attributes = "../safe_model_attributes.yml",
+///     schema = "../schema.snapshot.json",
+///     live_schema = forge::guards::live_schema,     // async fn() -> Result<Schema, impl Display>
+///     export_sample = forge::guards::export_sample, // optional: async fn(&Path) -> Result<PathBuf, impl Display>
+///     dump_command = "forge schema dump",
+/// }
+/// ```
+#[proc_macro]
+pub fn guard_tests(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let base = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    guard_tests::expand(input.into(), &base).into()
 }
 
 /// The macro's arguments: `config = "…", attributes = "…", schema = "…"`.

@@ -9,7 +9,8 @@ use crate::value::Row;
 /// Rows are aligned with the exported columns of `plan.tables[table]`.
 pub trait Hooks: Send + Sync {
     /// The value of `methods:` entry `method` for one row of table `table`.
-    fn method(&self, table: usize, method: &str, row: &Row) -> Result<serde_json::Value, HookError>;
+    fn method(&self, table: usize, method: &str, row: &Row)
+    -> Result<serde_json::Value, HookError>;
 
     /// Whether one record of relation `relation` (a node listed in `include_if_exportable`) may be
     /// exported for the exporting user.
@@ -21,7 +22,12 @@ pub trait Hooks: Send + Sync {
 pub struct NoHooks;
 
 impl Hooks for NoHooks {
-    fn method(&self, table: usize, method: &str, _row: &Row) -> Result<serde_json::Value, HookError> {
+    fn method(
+        &self,
+        table: usize,
+        method: &str,
+        _row: &Row,
+    ) -> Result<serde_json::Value, HookError> {
         Err(HookError::new(
             table,
             format!("no implementation for method `{method}`"),

@@ -1,6 +1,13 @@
 //! One module per `forge` subcommand; each returns an [`Output`].
 
+pub mod check;
+pub mod demo;
+pub mod export;
+pub mod import;
+pub mod inspect;
 pub mod migrate;
+pub mod progress;
+pub mod schema;
 pub mod seed;
 
 use hoist::backend::Database;

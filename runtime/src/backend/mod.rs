@@ -1,0 +1,458 @@
+//! Database backends: SQLite, PostgreSQL and MySQL/MariaDB, each on sqlx's concrete driver (never
+//! sqlx's `Any` driver, which lacks JSON, timestamps and the right placeholders).
+//!
+//! The engines see one [`Database`] (an enum over the three pools), one read-only [`Snapshot`]
+//! per export and one write [`ImportTx`] per import; the dispatch is a `match`, so the engines
+//! are compiled once. Rows travel as [`Value`]s decoded and bound by [`LogicalType`].
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), hoist::backend::BackendError> {
+//! use hoist::backend::{Database, Filter, Select};
+//! use hoist::value::{LogicalType, Value};
+//!
+//! let db = Database::connect("sqlite::memory:").await?;
+//! db.execute_script("CREATE TABLE labels (id INTEGER PRIMARY KEY, title TEXT NOT NULL);").await?;
+//! let cols = [("id", LogicalType::Integer), ("title", LogicalType::Text)];
+//!
+//! let mut tx = db.begin_import().await?;
+//! let ids = tx.allocate_ids("labels", 2).await?;
+//! let rows: Vec<Vec<Value>> =
+//!     ids.iter().map(|id| vec![Value::Int(*id), Value::Text("bug".into())]).collect();
+//! tx.insert("labels", &cols, &rows).await?;
+//! tx.commit().await?;
+//!
+//! let mut snap = db.snapshot().await?;
+//! let page = snap
+//!     .select(&Select { table: "labels", columns: &cols, filter: Filter::All, type_eq: None,
+//!                       order: &[], after: None, limit: Some(100) })
+//!     .await?;
+//! assert_eq!(page, rows);
+//! snap.finish().await?;
+//! # Ok(()) }
+//! ```
+
+mod copy;
+mod error;
+mod exec;
+mod introspect;
+mod mysql;
+mod postgres;
+mod sql;
+mod sqlite;
+#[doc(hidden)]
+pub mod testing;
+mod timestamp;
+
+use std::collections::HashMap;
+
+use sqlx::{MySql, MySqlPool, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+pub use self::error::BackendError;
+use self::error::redact_url;
+use crate::plan::OrderBy;
+use crate::schema::Schema;
+use crate::value::{LogicalType, Row, Value};
+
+/// The SQL dialect of a [`Database`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Dialect {
+    /// Lowercase name for messages (`sqlite`, `postgres`, `mysql`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::MySql => "mysql",
+        }
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A read: `SELECT columns FROM table WHERE filter [AND type_eq] [AND after cursor]
+/// ORDER BY order, id [LIMIT limit]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Select<'a> {
+    pub table: &'a str,
+    /// Read in this order, each decoded into a [`Value`] by its logical type.
+    pub columns: &'a [(&'a str, LogicalType)],
+    pub filter: Filter<'a>,
+    /// `AND type_column = 'value'` (polymorphic links, e.g. `noteable_type = 'Issue'`), bound as a
+    /// parameter.
+    pub type_eq: Option<(&'a str, &'a str)>,
+    /// Sort keys; an `id ASC` tie-breaker is always appended.
+    pub order: &'a [OrderBy],
+    /// Keyset cursor: the values of the order columns, then `id`, of the last row of the previous
+    /// page; rows strictly after it are returned. Every order column must be in `columns`.
+    pub after: Option<&'a [Value]>,
+    pub limit: Option<usize>,
+}
+
+/// Which rows a [`Select`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter<'a> {
+    /// Every row of the table.
+    All,
+    /// `column = value` (the root row; top-level relations by `project_id`).
+    Eq { column: &'a str, value: i64 },
+    /// `column IN (values)`. PostgreSQL binds one array (`= ANY($1)`); SQLite and MySQL bind one
+    /// parameter per value, or one JSON array beyond the bind-parameter limit. An empty list
+    /// selects nothing.
+    In { column: &'a str, values: &'a [i64] },
+    /// `column IN (values)` over text (natural keys: user emails, label titles).
+    InText {
+        column: &'a str,
+        values: &'a [String],
+    },
+}
+
+/// A connection pool to one database.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: Pool,
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// One open transaction on one of the backends.
+#[derive(Debug)]
+enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+    MySql(Transaction<'static, MySql>),
+}
+
+impl Tx {
+    fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Postgres(_) => Dialect::Postgres,
+            Tx::MySql(_) => Dialect::MySql,
+        }
+    }
+
+    async fn select(&mut self, q: &Select<'_>) -> Result<Vec<Row>, BackendError> {
+        match self {
+            Tx::Sqlite(tx) => exec::select::<Sqlite>(tx, q).await,
+            Tx::Postgres(tx) => exec::select::<Postgres>(tx, q).await,
+            Tx::MySql(tx) => exec::select::<MySql>(tx, q).await,
+        }
+    }
+
+    async fn count(&mut self, q: &Select<'_>) -> Result<u64, BackendError> {
+        match self {
+            Tx::Sqlite(tx) => exec::count::<Sqlite>(tx, q).await,
+            Tx::Postgres(tx) => exec::count::<Postgres>(tx, q).await,
+            Tx::MySql(tx) => exec::count::<MySql>(tx, q).await,
+        }
+    }
+
+    async fn commit(self) -> Result<(), BackendError> {
+        let err = |e| BackendError::query("commit", "transaction", e);
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await.map_err(err),
+            Tx::Postgres(tx) => tx.commit().await.map_err(err),
+            Tx::MySql(tx) => tx.commit().await.map_err(err),
+        }
+    }
+
+    async fn rollback(self) -> Result<(), BackendError> {
+        let err = |e| BackendError::query("rollback", "transaction", e);
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await.map_err(err),
+            Tx::Postgres(tx) => tx.rollback().await.map_err(err),
+            Tx::MySql(tx) => tx.rollback().await.map_err(err),
+        }
+    }
+}
+
+impl Database {
+    /// Connect to `url`:
+    /// `sqlite://path`, `sqlite:path?mode=rwc`, `sqlite::memory:`; `postgres://…` or
+    /// `postgresql://…`; `mysql://…` or `mariadb://…`.
+    ///
+    /// SQLite files are created when missing and opened with `foreign_keys = ON`, WAL journal and
+    /// a busy timeout; an in-memory database uses one shared connection so every handle sees the
+    /// same data (and transactions on it run one at a time).
+    pub async fn connect(url: &str) -> Result<Database, BackendError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        let pool = match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => Pool::Sqlite(sqlite::connect(url).await?),
+            "postgres" | "postgresql" => Pool::Postgres(postgres::connect(url).await?),
+            "mysql" | "mariadb" => Pool::MySql(mysql::connect(url).await?),
+            _ => {
+                return Err(BackendError::UnsupportedScheme {
+                    scheme: if url.contains(':') {
+                        scheme.to_owned()
+                    } else {
+                        // No scheme at all: show (redacted) what was given.
+                        redact_url(url)
+                    },
+                });
+            }
+        };
+        tracing::debug!(url = %redact_url(url), "connected");
+        Ok(Database { pool })
+    }
+
+    /// The dialect of this database.
+    pub fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::Sqlite(_) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+            Pool::MySql(_) => Dialect::MySql,
+        }
+    }
+
+    /// The SQLite pool, for application code that needs raw access.
+    pub fn as_sqlite(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The PostgreSQL pool, for application code that needs raw access.
+    pub fn as_postgres(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The MySQL/MariaDB pool, for application code that needs raw access.
+    pub fn as_mysql(&self) -> Option<&MySqlPool> {
+        match &self.pool {
+            Pool::MySql(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Execute a multi-statement SQL script (migrations, tests, benchmarks) on one connection.
+    pub async fn execute_script(&self, sql: &str) -> Result<(), BackendError> {
+        let err = |e| BackendError::query("execute script", "script", e);
+        let script = sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::raw_sql(script).execute(p).await.map(drop),
+            Pool::Postgres(p) => sqlx::raw_sql(script).execute(p).await.map(drop),
+            Pool::MySql(p) => sqlx::raw_sql(script).execute(p).await.map(drop),
+        }
+        .map_err(err)
+    }
+
+    /// Introspect the live schema into a canonical snapshot, skipping internal tables
+    /// (`sqlite_*`, `_sqlx_migrations`) and every table named in `skip`.
+    pub async fn introspect(&self, skip: &[&str]) -> Result<Schema, BackendError> {
+        let mut schema = match &self.pool {
+            Pool::Sqlite(p) => introspect::sqlite(p).await?,
+            Pool::Postgres(p) => introspect::postgres(p).await?,
+            Pool::MySql(p) => introspect::mysql(p).await?,
+        };
+        schema
+            .tables
+            .retain(|t| !introspect::is_internal(&t.name) && !skip.contains(&t.name.as_str()));
+        schema.canonicalize();
+        Ok(schema)
+    }
+
+    /// Begin one read-only snapshot transaction for an export. PostgreSQL: `REPEATABLE READ, READ
+    /// ONLY`; SQLite: a deferred transaction whose snapshot is taken at once (WAL lets writers go
+    /// on); MySQL: `START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY` (REPEATABLE READ).
+    pub async fn snapshot(&self) -> Result<Snapshot, BackendError> {
+        let tx = match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(sqlite::begin_snapshot(p).await?),
+            Pool::Postgres(p) => Tx::Postgres(postgres::begin_snapshot(p).await?),
+            Pool::MySql(p) => Tx::MySql(mysql::begin_snapshot(p).await?),
+        };
+        Ok(Snapshot { tx })
+    }
+
+    /// Begin one write transaction for an import (SQLite: `BEGIN IMMEDIATE`). Dropping the
+    /// [`ImportTx`] without committing rolls it back.
+    pub async fn begin_import(&self) -> Result<ImportTx, BackendError> {
+        let tx = match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(sqlite::begin_import(p).await?),
+            Pool::Postgres(p) => Tx::Postgres(postgres::begin_import(p).await?),
+            Pool::MySql(p) => Tx::MySql(mysql::begin_import(p).await?),
+        };
+        Ok(ImportTx {
+            tx,
+            next_ids: HashMap::new(),
+        })
+    }
+
+    /// Close every connection of the pool.
+    pub async fn close(self) {
+        match self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+            Pool::MySql(p) => p.close().await,
+        }
+    }
+}
+
+/// A read-only transaction with a fixed snapshot, for one export.
+#[derive(Debug)]
+pub struct Snapshot {
+    tx: Tx,
+}
+
+impl Snapshot {
+    /// The dialect of the underlying database.
+    pub fn dialect(&self) -> Dialect {
+        self.tx.dialect()
+    }
+
+    /// Read one page (or all rows) of `q`.
+    pub async fn select(&mut self, q: &Select<'_>) -> Result<Vec<Row>, BackendError> {
+        self.tx.select(q).await
+    }
+
+    /// Count the rows `q` would return without its limit (filter, `type_eq` and cursor apply;
+    /// `columns` may be empty unless a cursor is given). For progress totals.
+    pub async fn count(&mut self, q: &Select<'_>) -> Result<u64, BackendError> {
+        self.tx.count(q).await
+    }
+
+    /// End the read transaction.
+    pub async fn finish(self) -> Result<(), BackendError> {
+        self.tx.commit().await
+    }
+}
+
+/// The one write transaction of an import. Dropped without [`ImportTx::commit`], it rolls back.
+#[derive(Debug)]
+pub struct ImportTx {
+    tx: Tx,
+    /// SQLite and MySQL: the next free id per table, counted up in memory.
+    next_ids: HashMap<String, i64>,
+}
+
+impl ImportTx {
+    /// The dialect of the underlying database.
+    pub fn dialect(&self) -> Dialect {
+        self.tx.dialect()
+    }
+
+    /// `n` fresh primary keys for `table`, ascending and unique against concurrent writers.
+    ///
+    /// PostgreSQL draws them from the id column's sequence (serial or identity). SQLite holds the
+    /// write lock and counts up from `MAX(id)` / `sqlite_sequence`, read once per table per
+    /// transaction. MySQL counts up from `MAX(id)` read with `FOR UPDATE` (see the caveat in the
+    /// MySQL backend docs: application inserts racing an import can hit a duplicate key).
+    pub async fn allocate_ids(&mut self, table: &str, n: usize) -> Result<Vec<i64>, BackendError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let next = match (&mut self.tx, self.next_ids.get(table)) {
+            (Tx::Postgres(tx), _) => return postgres::allocate_ids(tx, table, n).await,
+            (_, Some(next)) => *next,
+            (Tx::Sqlite(tx), None) => sqlite::next_id(tx, table).await?,
+            (Tx::MySql(tx), None) => mysql::next_id(tx, table).await?,
+        };
+        let end = i64::try_from(n)
+            .ok()
+            .and_then(|n| next.checked_add(n))
+            .ok_or_else(|| BackendError::invalid(table, format!("cannot allocate {n} more ids")))?;
+        self.next_ids.insert(table.to_owned(), end);
+        Ok((next..end).collect())
+    }
+
+    /// Bulk insert `rows` (explicit ids included) into `columns` of `table`. PostgreSQL uses
+    /// `COPY … FROM STDIN`; SQLite and MySQL prepared multi-row INSERTs batched by the
+    /// bind-parameter limit. Every value is checked against its column's logical type first.
+    pub async fn insert(
+        &mut self,
+        table: &str,
+        columns: &[(&str, LogicalType)],
+        rows: &[Row],
+    ) -> Result<(), BackendError> {
+        sql::check_rows(table, columns, rows)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        if columns.is_empty() {
+            return Err(BackendError::invalid(table, "insert without columns"));
+        }
+        match &mut self.tx {
+            Tx::Postgres(tx) => postgres::copy_insert(tx, table, columns, rows).await,
+            Tx::Sqlite(tx) => exec::insert_rows::<Sqlite>(tx, table, columns, rows).await,
+            Tx::MySql(tx) => exec::insert_rows::<MySql>(tx, table, columns, rows).await,
+        }
+    }
+
+    /// The `id` of the first row (lowest id) with `c1 = v1 AND …` (a NULL value matches NULL).
+    pub async fn find_id(
+        &mut self,
+        table: &str,
+        filter: &[(&str, Value)],
+    ) -> Result<Option<i64>, BackendError> {
+        match &mut self.tx {
+            Tx::Sqlite(tx) => exec::find_id::<Sqlite>(tx, table, filter).await,
+            Tx::Postgres(tx) => exec::find_id::<Postgres>(tx, table, filter).await,
+            Tx::MySql(tx) => exec::find_id::<MySql>(tx, table, filter).await,
+        }
+    }
+
+    /// Read rows inside the import transaction (users by natural key, existing labels).
+    pub async fn select(&mut self, q: &Select<'_>) -> Result<Vec<Row>, BackendError> {
+        self.tx.select(q).await
+    }
+
+    /// Count rows inside the import transaction (see [`Snapshot::count`]).
+    pub async fn count(&mut self, q: &Select<'_>) -> Result<u64, BackendError> {
+        self.tx.count(q).await
+    }
+
+    /// `UPDATE table SET column = value WHERE id = id` for each pair (deferred references).
+    pub async fn update_column(
+        &mut self,
+        table: &str,
+        column: &str,
+        ty: LogicalType,
+        updates: &[(i64, Value)],
+    ) -> Result<(), BackendError> {
+        for (_, value) in updates {
+            if !sql::fits(value, ty) {
+                return Err(BackendError::encode(
+                    table,
+                    column,
+                    ty,
+                    sql::value_kind(value),
+                ));
+            }
+        }
+        if updates.is_empty() {
+            return Ok(());
+        }
+        match &mut self.tx {
+            Tx::Postgres(tx) => postgres::update_column(tx, table, column, ty, updates).await,
+            Tx::Sqlite(tx) => exec::update_each::<Sqlite>(tx, table, column, ty, updates).await,
+            Tx::MySql(tx) => exec::update_each::<MySql>(tx, table, column, ty, updates).await,
+        }
+    }
+
+    /// Commit the import.
+    pub async fn commit(self) -> Result<(), BackendError> {
+        self.tx.commit().await
+    }
+
+    /// Roll the import back: no row of it remains.
+    pub async fn rollback(self) -> Result<(), BackendError> {
+        self.tx.rollback().await
+    }
+}

@@ -1,0 +1,375 @@
+//! PostgreSQL on sqlx's PostgreSQL driver.
+//!
+//! * Export snapshot: `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`, snapshot taken at once;
+//!   concurrent writers keep going and are not seen.
+//! * Import: one `BEGIN` … `COMMIT`; ids from the table's own sequence
+//!   (`nextval(pg_get_serial_sequence(…))` over `generate_series`, serial and identity alike), so
+//!   they never collide with concurrent writers; rows loaded with `COPY … FROM STDIN` (text format,
+//!   see [`super::copy`]); deferred references set with one `UPDATE … FROM unnest(…)`.
+//! * `IN` filters bind one array: `= ANY($1)`.
+//! * Reading: int2/int4/int8 → integer; real/double/numeric → float (selected as `float8`);
+//!   text/varchar/char/name/citext/enums → text; timestamptz and timestamp (taken as UTC; the
+//!   session time zone is UTC) → timestamp; json/jsonb → json; bytea → binary.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::encode::IsNull;
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{
+    PgArgumentBuffer, PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow,
+    PgTypeInfo, PgTypeKind,
+};
+use sqlx::types::Json;
+use sqlx::{Arguments, AssertSqlSafe, Postgres, Row as _, Transaction, TypeInfo, ValueRef};
+
+use super::error::{BackendError, DecodeFailure, redact_url};
+use super::exec::{Driver, probe};
+use super::sql::{self, Bind, Statement, quote_ident};
+use super::{Dialect, copy};
+use crate::value::{LogicalType, Row, Value};
+
+/// COPY data is sent in messages of about this size.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// Pairs per `UPDATE … FROM unnest(…)` statement.
+const UPDATE_CHUNK: usize = 10_000;
+
+pub(crate) async fn connect(url: &str) -> Result<PgPool, BackendError> {
+    let options = PgConnectOptions::from_str(url).map_err(|source| BackendError::InvalidUrl {
+        url: redact_url(url),
+        source,
+    })?;
+    let target = format!(
+        "PostgreSQL {}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let connect = async {
+        probe::<PgConnection>(&options).await?;
+        PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+    };
+    connect
+        .await
+        .map_err(|source| BackendError::Connect { target, source })
+}
+
+pub(crate) async fn begin_snapshot(
+    pool: &PgPool,
+) -> Result<Transaction<'static, Postgres>, BackendError> {
+    let err = |e| BackendError::query("begin snapshot", "transaction", e);
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .await
+        .map_err(err)?;
+    // The snapshot is taken by the first statement, not by BEGIN: take it now.
+    sqlx::query("SELECT 1")
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    Ok(tx)
+}
+
+pub(crate) async fn begin_import(
+    pool: &PgPool,
+) -> Result<Transaction<'static, Postgres>, BackendError> {
+    pool.begin()
+        .await
+        .map_err(|e| BackendError::query("begin import", "transaction", e))
+}
+
+/// `n` values of the sequence behind `table.id`, ascending.
+pub(crate) async fn allocate_ids(
+    conn: &mut PgConnection,
+    table: &str,
+    n: usize,
+) -> Result<Vec<i64>, BackendError> {
+    let count = i64::try_from(n)
+        .map_err(|_| BackendError::invalid(table, format!("cannot allocate {n} ids at once")))?;
+    let ids: Vec<Option<i64>> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1::int8, $2)",
+    )
+    .bind(quote_ident(Dialect::Postgres, table))
+    .bind(count)
+    .fetch_all(conn)
+    .await
+    .map_err(|e| BackendError::query("allocate ids", table, e))?;
+    let mut ids: Vec<i64> =
+        ids.into_iter()
+            .collect::<Option<_>>()
+            .ok_or_else(|| BackendError::NoSequence {
+                table: table.to_owned(),
+            })?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// `COPY table (columns) FROM STDIN` with rows already checked against the columns.
+pub(crate) async fn copy_insert(
+    conn: &mut PgConnection,
+    table: &str,
+    columns: &[(&str, LogicalType)],
+    rows: &[Row],
+) -> Result<(), BackendError> {
+    let err = |e| BackendError::query("COPY", table, e);
+    let statement = sql::copy_in(table, columns);
+    let mut copy_in = conn.copy_in_raw(&statement).await.map_err(err)?;
+    let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
+    for row in rows {
+        copy::encode_row(&mut buf, row);
+        if buf.len() >= COPY_CHUNK {
+            copy_in.send(buf.as_slice()).await.map_err(err)?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        copy_in.send(buf.as_slice()).await.map_err(err)?;
+    }
+    let copied = copy_in.finish().await.map_err(err)?;
+    if copied != rows.len() as u64 {
+        return Err(BackendError::invalid(
+            table,
+            format!("COPY loaded {copied} rows, expected {}", rows.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Set `column` for each `(id, value)` pair (values already checked against `ty`). A later pair
+/// for the same id wins. Text goes row by row with untyped parameters (a `text[]` cannot be
+/// assigned to enum or domain columns); other types in one `UPDATE … FROM unnest(…)` per
+/// [`UPDATE_CHUNK`] pairs.
+pub(crate) async fn update_column(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    ty: LogicalType,
+    updates: &[(i64, Value)],
+) -> Result<(), BackendError> {
+    if ty == LogicalType::Text {
+        return super::exec::update_each::<Postgres>(conn, table, column, ty, updates).await;
+    }
+    let mut last: std::collections::HashMap<i64, usize> = Default::default();
+    for (i, (id, _)) in updates.iter().enumerate() {
+        last.insert(*id, i);
+    }
+    let unique: Vec<&(i64, Value)> = updates
+        .iter()
+        .enumerate()
+        .filter(|(i, (id, _))| last.get(id) == Some(i))
+        .map(|(_, pair)| pair)
+        .collect();
+    for chunk in unique.chunks(UPDATE_CHUNK) {
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        let values: Vec<&Value> = chunk.iter().map(|(_, v)| v).collect();
+        let st = sql::update_unnest(table, column, ty, &ids, values);
+        <Postgres as Driver>::execute(conn, st)
+            .await
+            .map_err(|e| BackendError::query("update", table, e))?;
+    }
+    Ok(())
+}
+
+type BoxDynError = sqlx::error::BoxDynError;
+
+/// Text bound with an unspecified type (OID 0): PostgreSQL infers it from context like a string
+/// literal, so it compares with and assigns into text, varchar, char, citext, enum and domain
+/// columns alike (a `text` parameter does not assign into an enum column).
+struct UntypedText<'a>(&'a str);
+
+impl sqlx::Type<Postgres> for UntypedText<'_> {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(Oid(0))
+    }
+}
+
+impl sqlx::Encode<'_, Postgres> for UntypedText<'_> {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        // The binary input of every text-like type is the UTF-8 text itself.
+        <&str as sqlx::Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+fn push_value(args: &mut PgArguments, value: &Value, ty: LogicalType) -> Result<(), BoxDynError> {
+    match value {
+        Value::Null => match ty {
+            LogicalType::Integer => args.add(None::<i64>),
+            LogicalType::Float => args.add(None::<f64>),
+            LogicalType::Boolean => args.add(None::<bool>),
+            LogicalType::Text => args.add(None::<UntypedText<'_>>),
+            LogicalType::Timestamp => args.add(None::<DateTime<Utc>>),
+            LogicalType::Json => args.add(None::<Json<&serde_json::Value>>),
+            LogicalType::Binary => args.add(None::<&[u8]>),
+        },
+        Value::Int(i) if ty == LogicalType::Float => args.add(*i as f64),
+        Value::Int(i) => args.add(*i),
+        Value::Float(f) => args.add(*f),
+        Value::Bool(b) => args.add(*b),
+        Value::Text(s) => args.add(UntypedText(s)),
+        Value::Timestamp(ts) => args.add(*ts),
+        Value::Json(j) => args.add(Json(j)),
+        Value::Bytes(b) => args.add(b.as_slice()),
+    }
+}
+
+/// Bind one column's values as a typed PostgreSQL array (`bigint[]`, `text[]`, …).
+fn push_array(
+    args: &mut PgArguments,
+    values: &[&Value],
+    ty: LogicalType,
+) -> Result<(), BoxDynError> {
+    fn collect<'v, T>(
+        values: &[&'v Value],
+        ty: LogicalType,
+        get: impl Fn(&'v Value) -> Option<T>,
+    ) -> Result<Vec<Option<T>>, BoxDynError> {
+        values
+            .iter()
+            .map(|v| match v {
+                Value::Null => Ok(None),
+                v => get(v).map(Some).ok_or_else(|| {
+                    format!("a {} value in a {} array", sql::value_kind(v), ty.as_str()).into()
+                }),
+            })
+            .collect()
+    }
+    match ty {
+        LogicalType::Integer => args.add(collect(values, ty, Value::as_i64)?),
+        LogicalType::Float => args.add(collect(values, ty, |v| match v {
+            Value::Float(f) => Some(*f),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        })?),
+        LogicalType::Boolean => args.add(collect(values, ty, |v| match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        })?),
+        LogicalType::Text => args.add(collect(values, ty, Value::as_str)?),
+        LogicalType::Timestamp => args.add(collect(values, ty, |v| match v {
+            Value::Timestamp(ts) => Some(*ts),
+            _ => None,
+        })?),
+        LogicalType::Json => args.add(collect(values, ty, |v| match v {
+            Value::Json(j) => Some(Json(j)),
+            _ => None,
+        })?),
+        LogicalType::Binary => args.add(collect(values, ty, |v| match v {
+            Value::Bytes(b) => Some(b.as_slice()),
+            _ => None,
+        })?),
+    }
+}
+
+fn arguments(binds: &[Bind<'_>]) -> Result<PgArguments, sqlx::Error> {
+    let mut args = PgArguments::default();
+    for bind in binds {
+        let added = match bind {
+            Bind::Value(value, ty) => push_value(&mut args, value, *ty),
+            Bind::Int(i) => args.add(*i),
+            Bind::Text(s) => args.add(UntypedText(s)),
+            Bind::OwnedText(s) => args.add(s.as_str()),
+            Bind::IntArray(v) => args.add(*v),
+            Bind::TextArray(v) => args.add(*v),
+            Bind::ValueArray(values, ty) => push_array(&mut args, values, *ty),
+        };
+        added.map_err(sqlx::Error::Encode)?;
+    }
+    Ok(args)
+}
+
+/// The type's name, looking through domains to their base type.
+fn base_type(info: &PgTypeInfo) -> (String, bool) {
+    match info.kind() {
+        PgTypeKind::Domain(inner) => base_type(inner),
+        PgTypeKind::Enum(_) => (info.name().to_owned(), true),
+        _ => (info.name().to_ascii_uppercase(), false),
+    }
+}
+
+impl Driver for Postgres {
+    type Conn = PgConnection;
+    type Row = PgRow;
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    async fn fetch_all(
+        conn: &mut PgConnection,
+        st: Statement<'_>,
+    ) -> Result<Vec<PgRow>, sqlx::Error> {
+        let args = arguments(&st.binds)?;
+        sqlx::query_with(AssertSqlSafe(st.sql), args)
+            .fetch_all(conn)
+            .await
+    }
+
+    async fn execute(conn: &mut PgConnection, st: Statement<'_>) -> Result<u64, sqlx::Error> {
+        let args = arguments(&st.binds)?;
+        Ok(sqlx::query_with(AssertSqlSafe(st.sql), args)
+            .execute(conn)
+            .await?
+            .rows_affected())
+    }
+
+    fn decode(row: &PgRow, index: usize, ty: LogicalType) -> Result<Value, DecodeFailure> {
+        let raw = row
+            .try_get_raw(index)
+            .map_err(|e| DecodeFailure::with_detail("unknown", e))?;
+        if raw.is_null() {
+            return Ok(Value::Null);
+        }
+        let info = raw.type_info().into_owned();
+        let (found, is_enum) = base_type(&info);
+        let fail = |e: sqlx::Error| DecodeFailure::with_detail(found.clone(), e);
+        match (ty, found.as_str()) {
+            (LogicalType::Integer, "INT2") => Ok(Value::Int(
+                row.try_get_unchecked::<i16, _>(index).map_err(fail)?.into(),
+            )),
+            (LogicalType::Integer, "INT4") => Ok(Value::Int(
+                row.try_get_unchecked::<i32, _>(index).map_err(fail)?.into(),
+            )),
+            (LogicalType::Integer, "INT8") => Ok(Value::Int(
+                row.try_get_unchecked::<i64, _>(index).map_err(fail)?,
+            )),
+            (LogicalType::Float, "FLOAT8") => Ok(Value::Float(
+                row.try_get_unchecked::<f64, _>(index).map_err(fail)?,
+            )),
+            (LogicalType::Float, "FLOAT4") => Ok(Value::Float(
+                row.try_get_unchecked::<f32, _>(index).map_err(fail)?.into(),
+            )),
+            (LogicalType::Boolean, "BOOL") => Ok(Value::Bool(
+                row.try_get_unchecked::<bool, _>(index).map_err(fail)?,
+            )),
+            (
+                LogicalType::Text,
+                "TEXT" | "VARCHAR" | "CHAR" | "BPCHAR" | "NAME" | "CITEXT" | "UNKNOWN",
+            ) => Ok(Value::Text(
+                row.try_get_unchecked::<String, _>(index).map_err(fail)?,
+            )),
+            (LogicalType::Text, _) if is_enum => Ok(Value::Text(
+                row.try_get_unchecked::<String, _>(index).map_err(fail)?,
+            )),
+            (LogicalType::Timestamp, "TIMESTAMPTZ") => Ok(Value::Timestamp(
+                row.try_get_unchecked::<DateTime<Utc>, _>(index)
+                    .map_err(fail)?,
+            )),
+            (LogicalType::Timestamp, "TIMESTAMP") => Ok(Value::Timestamp(
+                row.try_get_unchecked::<NaiveDateTime, _>(index)
+                    .map_err(fail)?
+                    .and_utc(),
+            )),
+            (LogicalType::Json, "JSON" | "JSONB") => Ok(Value::Json(
+                row.try_get_unchecked::<Json<serde_json::Value>, _>(index)
+                    .map_err(fail)?
+                    .0,
+            )),
+            (LogicalType::Binary, "BYTEA") => Ok(Value::Bytes(
+                row.try_get_unchecked::<Vec<u8>, _>(index).map_err(fail)?,
+            )),
+            _ => Err(DecodeFailure::new(found)),
+        }
+    }
+}

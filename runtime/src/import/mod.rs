@@ -1,0 +1,1120 @@
+//! The import engine: one archive into one transaction, with fresh ids everywhere.
+//!
+//! 1. **Verify** the archive (structure, limits, VERSION, manifest, checksums) — no database yet.
+//! 2. **Scan** it for the ids of tables that are referenced from elsewhere ([`ids::IdMap`]).
+//! 3. In **one transaction**: allocate fresh ids in bulk, stream the records, clean them, rewrite every
+//!    reference (parent links, references between sibling records, polymorphic ones, users), reuse
+//!    existing objects, reset tokens, cap access levels, and insert in batches in the plan's table
+//!    order. Records whose references point at rows not written yet wait until those rows are.
+//! 4. Move uploads into place, **commit**. Any error or cancellation rolls back: no rows, no files.
+
+mod clean;
+mod ids;
+mod uploads;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value as Json};
+
+pub use clean::DropReason;
+pub use uploads::UploadError;
+
+use crate::archive::{ArchiveError, ArchiveReader, Limits, StreamError, VerifiedArchive};
+use crate::backend::{BackendError, Database, ImportTx};
+use crate::events::{Event, stream};
+use crate::export::UPLOAD_KEY;
+use crate::plan::{Cardinality, Link, Node, Plan, Role, Table};
+use crate::progress::{CancellationToken, Phase, ProgressSink};
+use crate::value::{LogicalType, Row, Value, from_json};
+use ids::{IdMap, IdPool, Lookup};
+use uploads::Staging;
+
+/// Who imports: decides how user references are mapped and how far access levels may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The importing user's id in the target database.
+    pub user_id: i64,
+    /// Administrators keep user references whose natural key matches a target user; for everyone
+    /// else every user reference becomes the importing user.
+    pub admin: bool,
+    /// Imported access levels are capped at this value (`None`: no cap).
+    pub max_access_level: Option<i64>,
+}
+
+/// How to run an import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub actor: Actor,
+    /// The app's upload storage directory; required when the archive carries uploads.
+    pub uploads_dir: Option<PathBuf>,
+    /// Rows buffered before they are written.
+    pub batch_size: usize,
+    pub limits: Limits,
+    /// Column values of the new root row that replace the archive's (e.g. a new `path`).
+    pub root_overrides: Vec<(String, Value)>,
+    pub cancel: CancellationToken,
+    pub progress: ProgressSink,
+    /// Test hook: fail after this many rows have been written (to prove the rollback).
+    #[doc(hidden)]
+    pub fail_after_rows: Option<u64>,
+}
+
+impl ImportOptions {
+    /// Defaults for `actor`.
+    pub fn new(actor: Actor) -> ImportOptions {
+        ImportOptions {
+            actor,
+            uploads_dir: None,
+            batch_size: 2000,
+            limits: Limits::default(),
+            root_overrides: Vec::new(),
+            cancel: CancellationToken::new(),
+            progress: ProgressSink::none(),
+            fail_after_rows: None,
+        }
+    }
+}
+
+/// A key the importer dropped, with how often.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Warning {
+    /// Relation path (`project/issues/notes`).
+    pub relation: String,
+    /// The dropped key, or the column whose value was changed.
+    pub key: String,
+    pub reason: WarningReason,
+    pub count: u64,
+}
+
+/// Why the importer changed or dropped something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningReason {
+    Dropped(DropReason),
+    /// A nullable reference to a row that is not in the archive was set to null.
+    DanglingReference,
+    /// An access level above the importer's was capped.
+    AccessLevelCapped,
+    /// A relation of the archive that this plan does not know was skipped.
+    UnknownRelation,
+    /// The archive was written against another schema snapshot.
+    SchemaDigestDiffers,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let why = match self.reason {
+            WarningReason::Dropped(r) => r.describe(),
+            WarningReason::DanglingReference => {
+                "reference to a row not in the archive, set to null"
+            }
+            WarningReason::AccessLevelCapped => "access level capped at the importer's",
+            WarningReason::UnknownRelation => "relation unknown to this app, skipped",
+            WarningReason::SchemaDigestDiffers => {
+                "archive was exported from another schema version"
+            }
+        };
+        write!(
+            f,
+            "{} `{}`: {} ({}×)",
+            self.relation, self.key, why, self.count
+        )
+    }
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportSummary {
+    /// The new root row's id.
+    pub root_id: i64,
+    /// Records per relation path.
+    pub relations: BTreeMap<String, u64>,
+    /// Rows inserted (reused existing objects not counted).
+    pub rows: u64,
+    /// Upload files placed.
+    pub uploads: u64,
+    pub warnings: Vec<Warning>,
+}
+
+/// Why an import failed. The database and the uploads directory are as they were.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+    #[error("{member} line {line}: {message}")]
+    Record {
+        member: String,
+        line: u64,
+        message: String,
+    },
+    #[error("import cancelled; nothing was written")]
+    Cancelled,
+    #[error("{0}")]
+    Injected(String),
+    #[error("the archive reader stopped unexpectedly: {0}")]
+    Reader(String),
+}
+
+/// Import the archive at `archive` as a new tenant.
+pub async fn import(
+    db: &Database,
+    plan: &'static Plan,
+    archive: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let root_name = plan.root.name;
+    // 1. Verify, before any database access.
+    opts.progress.emit(Phase::Verify, root_name, 0, None);
+    let verified = {
+        let path = archive.to_path_buf();
+        let limits = opts.limits.clone();
+        let version = plan.format_version;
+        tokio::task::spawn_blocking(move || {
+            ArchiveReader::verify(&path, &limits, version, root_name)
+        })
+        .await
+        .map_err(|e| ImportError::Reader(e.to_string()))??
+    };
+    opts.progress.emit(Phase::Verify, root_name, 1, Some(1));
+    if opts.cancel.is_cancelled() {
+        return Err(ImportError::Cancelled);
+    }
+
+    // 2. Scan for referenced ids.
+    let scan = scan_ids(plan, verified.clone()).await?;
+
+    // 3. One transaction.
+    let staging = match &opts.uploads_dir {
+        Some(dir) => Some(Staging::new(dir)?),
+        None if verified.manifest().uploads.files > 0 => {
+            return Err(UploadError::NoDirectory.into());
+        }
+        None => None,
+    };
+    let tx = db.begin_import().await?;
+    let mut run = Run::new(plan, opts, tx, staging, &verified);
+    if verified.manifest().app.schema_digest != plan.schema_digest {
+        run.warn(
+            root_name,
+            "manifest.json",
+            WarningReason::SchemaDigestDiffers,
+        );
+    }
+    match run.execute(verified, scan).await {
+        Ok(()) => run.commit().await,
+        Err(e) => {
+            run.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// Ids per table index, for tables with `needs_id_map`.
+type Scan = Vec<Option<Vec<i64>>>;
+
+/// Read the archive once more to learn the ids of every table that needs an id map.
+async fn scan_ids(plan: &'static Plan, verified: VerifiedArchive) -> Result<Scan, ImportError> {
+    tokio::task::spawn_blocking(move || {
+        let mut ids: Scan = plan
+            .tables
+            .iter()
+            .map(|t| t.needs_id_map.then(Vec::new))
+            .collect();
+        let on_event = |ev: Event| -> Result<(), std::convert::Infallible> {
+            match ev {
+                Event::Root(obj) => collect_ids(plan, &plan.root, &Json::Object(obj), &mut ids),
+                Event::Record {
+                    relation, value, ..
+                } => {
+                    if let Some(node) = plan.root.children.iter().find(|n| n.name == relation) {
+                        collect_ids(plan, node, &Json::Object(value), &mut ids);
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        };
+        stream(&verified, on_event, |_, _| Ok(())).map_err(|e| match e {
+            StreamError::Archive(e) => ImportError::Archive(e),
+            StreamError::Sink(never) => match never {},
+        })?;
+        Ok(ids)
+    })
+    .await
+    .map_err(|e| ImportError::Reader(e.to_string()))?
+}
+
+fn collect_ids(plan: &Plan, node: &Node, value: &Json, ids: &mut Scan) {
+    let Json::Object(obj) = value else { return };
+    if let Some(list) = ids[node.table].as_mut() {
+        if let Some(id) = obj.get("id").and_then(Json::as_i64) {
+            list.push(id);
+        }
+    }
+    for child in node.children {
+        match obj.get(child.name) {
+            Some(Json::Array(items)) => {
+                for item in items {
+                    collect_ids(plan, child, item, ids);
+                }
+            }
+            Some(v @ Json::Object(_)) => collect_ids(plan, child, v, ids),
+            _ => {}
+        }
+    }
+}
+
+/// The parent a nested record hangs from.
+#[derive(Debug, Clone, Copy)]
+struct Parent {
+    new_id: i64,
+}
+
+/// A record waiting for rows it references.
+#[derive(Debug)]
+struct Deferred {
+    node: &'static Node,
+    path: String,
+    obj: Map<String, Json>,
+    parent: Option<Parent>,
+    member: String,
+    line: u64,
+    /// The id it got when first seen, kept so ids stay in archive order.
+    new_id: i64,
+}
+
+enum Outcome {
+    Written(i64),
+    Reused(i64),
+    Deferred,
+}
+
+/// Where an error points.
+#[derive(Debug, Clone)]
+struct At {
+    member: String,
+    line: u64,
+}
+
+impl At {
+    fn err(&self, message: impl Into<String>) -> ImportError {
+        ImportError::Record {
+            member: self.member.clone(),
+            line: self.line,
+            message: message.into(),
+        }
+    }
+}
+
+struct Run<'a> {
+    plan: &'static Plan,
+    opts: &'a ImportOptions,
+    tx: Option<ImportTx>,
+    staging: Option<Staging>,
+    root_table: usize,
+    root_id: i64,
+    maps: Vec<Option<IdMap>>,
+    pools: Vec<IdPool>,
+    /// Insert column lists per table: exported columns, then token columns.
+    columns: Vec<Vec<(&'static str, LogicalType)>>,
+    buffers: Vec<Vec<Row>>,
+    buffered: usize,
+    users: HashMap<i64, i64>,
+    user_lines: Vec<Map<String, Json>>,
+    pending_root: Option<Map<String, Json>>,
+    root_written: bool,
+    existing: HashMap<(usize, String), i64>,
+    deferred: Vec<Deferred>,
+    warnings: BTreeMap<(String, String, WarningReason), u64>,
+    relations: BTreeMap<String, u64>,
+    rows: u64,
+    /// Rows sent to the database so far.
+    written: u64,
+    totals: BTreeMap<String, u64>,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        plan: &'static Plan,
+        opts: &'a ImportOptions,
+        tx: ImportTx,
+        staging: Option<Staging>,
+        verified: &VerifiedArchive,
+    ) -> Run<'a> {
+        let columns = plan
+            .tables
+            .iter()
+            .map(|t| {
+                t.columns
+                    .iter()
+                    .map(|c| (c.name, c.ty))
+                    .chain(t.tokens.iter().map(|tok| (*tok, LogicalType::Text)))
+                    .collect()
+            })
+            .collect();
+        let totals = verified
+            .manifest()
+            .relations
+            .iter()
+            .map(|(k, v)| (k.clone(), v.records))
+            .collect();
+        Run {
+            plan,
+            opts,
+            tx: Some(tx),
+            staging,
+            root_table: plan.root.table,
+            root_id: 0,
+            maps: plan.tables.iter().map(|_| None).collect(),
+            pools: plan.tables.iter().map(|_| IdPool::default()).collect(),
+            columns,
+            buffers: plan.tables.iter().map(|_| Vec::new()).collect(),
+            buffered: 0,
+            users: HashMap::new(),
+            user_lines: Vec::new(),
+            pending_root: None,
+            root_written: false,
+            existing: HashMap::new(),
+            deferred: Vec::new(),
+            warnings: BTreeMap::new(),
+            relations: BTreeMap::new(),
+            rows: 0,
+            written: 0,
+            totals,
+        }
+    }
+
+    fn tx(&mut self) -> &mut ImportTx {
+        // Present from `new` until `commit`/`abort`, which consume the run.
+        self.tx.as_mut().expect("import transaction is open")
+    }
+
+    fn warn(&mut self, relation: &str, key: &str, reason: WarningReason) {
+        *self
+            .warnings
+            .entry((relation.to_string(), key.to_string(), reason))
+            .or_default() += 1;
+    }
+
+    async fn execute(&mut self, verified: VerifiedArchive, scan: Scan) -> Result<(), ImportError> {
+        // Fresh ids: the root first, then every mapped table in one call each.
+        let root_table = self.plan.tables[self.root_table].name;
+        self.root_id = first(self.tx().allocate_ids(root_table, 1).await?, root_table)?;
+        for (i, ids) in scan.into_iter().enumerate() {
+            let Some(ids) = ids else { continue };
+            let mut map = IdMap::new(ids);
+            let fresh = if map.len() == 0 {
+                Vec::new()
+            } else {
+                let name = self.plan.tables[i].name;
+                self.tx().allocate_ids(name, map.len()).await?
+            };
+            map.assign(fresh);
+            self.maps[i] = Some(map);
+        }
+
+        // Stream the archive on a blocking thread; records come through a bounded channel.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Event, ImportError>>(256);
+        let blob_dir = self.staging.as_ref().map(Staging::blob_dir);
+        let reader = tokio::task::spawn_blocking(move || {
+            let events = sender.clone();
+            let on_event = |ev: Event| -> Result<(), Stop> {
+                events.blocking_send(Ok(ev)).map_err(|_| Stop::Closed)
+            };
+            let on_upload = |sha: &str, data: &mut dyn std::io::Read| -> Result<(), Stop> {
+                let dir = blob_dir
+                    .as_deref()
+                    .ok_or(Stop::Upload(UploadError::NoDirectory))?;
+                Staging::receive(dir, sha, data).map_err(Stop::Upload)
+            };
+            let failure = match stream(&verified, on_event, on_upload) {
+                Ok(()) | Err(StreamError::Sink(Stop::Closed)) => None,
+                Err(StreamError::Sink(Stop::Upload(e))) => Some(ImportError::Upload(e)),
+                Err(StreamError::Archive(e)) => Some(ImportError::Archive(e)),
+            };
+            if let Some(e) = failure {
+                let _ = sender.blocking_send(Err(e));
+            }
+        });
+
+        let result = self.consume(&mut receiver).await;
+        // Stop the reader (if we bailed out early) and wait for it, so no file is written after us.
+        drop(receiver);
+        let _ = reader.await;
+        result
+    }
+
+    async fn consume(
+        &mut self,
+        receiver: &mut tokio::sync::mpsc::Receiver<Result<Event, ImportError>>,
+    ) -> Result<(), ImportError> {
+        let root_name = self.plan.root.name;
+        let mut current: Option<&'static Node> = None;
+        let mut done = 0u64;
+        while let Some(ev) = receiver.recv().await {
+            if self.opts.cancel.is_cancelled() {
+                return Err(ImportError::Cancelled);
+            }
+            match ev? {
+                Event::Root(obj) => self.pending_root = Some(obj),
+                Event::User { value } => self.user_lines.push(value),
+                Event::RelationStart { relation } => {
+                    self.write_root().await?;
+                    current = self.plan.root.children.iter().find(|n| n.name == relation);
+                    if current.is_none() {
+                        self.warn(
+                            &format!("{root_name}/{relation}"),
+                            &relation,
+                            WarningReason::UnknownRelation,
+                        );
+                    }
+                    done = 0;
+                }
+                Event::Record {
+                    relation,
+                    line,
+                    value,
+                } => {
+                    let Some(node) = current else { continue };
+                    let member = format!("tree/{root_name}/{relation}.ndjson");
+                    let at = At { member, line };
+                    let obj = value;
+                    let path = format!("{root_name}/{}", node.name);
+                    let parent = Parent {
+                        new_id: self.root_id,
+                    };
+                    self.record(node, &path, obj, Some(parent), &at, None)
+                        .await?;
+                    done += 1;
+                    if done % 100 == 0 {
+                        let total = self.totals.get(&path).copied();
+                        self.opts
+                            .progress
+                            .emit(Phase::Import, node.name, done, total);
+                    }
+                    if self.buffered >= self.opts.batch_size.max(1) {
+                        self.flush().await?;
+                    }
+                }
+                Event::RelationEnd => {
+                    if let Some(node) = current.take() {
+                        self.resolve_deferred(false).await?;
+                        let path = format!("{root_name}/{}", node.name);
+                        let total = self.totals.get(&path).copied();
+                        self.opts
+                            .progress
+                            .emit(Phase::Import, node.name, done, total);
+                    }
+                }
+                Event::Upload { sha256 } => {
+                    if let Some(s) = self.staging.as_mut() {
+                        s.mark_received(sha256);
+                    }
+                }
+            }
+        }
+        self.write_root().await?;
+        self.resolve_deferred(true).await?;
+        self.flush().await?;
+        Ok(())
+    }
+
+    /// Map users (once their lines are read), then write the root record.
+    async fn write_root(&mut self) -> Result<(), ImportError> {
+        if self.root_written {
+            return Ok(());
+        }
+        self.map_users().await?;
+        let root_name = self.plan.root.name;
+        let at = At {
+            member: format!("tree/{root_name}.json"),
+            line: 1,
+        };
+        let Some(mut obj) = self.pending_root.take() else {
+            return Err(at.err("the archive has no root record"));
+        };
+        for (k, v) in &self.opts.root_overrides {
+            obj.insert(k.clone(), crate::value::to_json(v));
+        }
+        let root_id = self.root_id;
+        self.record(&self.plan.root, root_name, obj, None, &at, Some(root_id))
+            .await?;
+        self.root_written = true;
+        self.opts
+            .progress
+            .emit(Phase::Import, root_name, 1, Some(1));
+        Ok(())
+    }
+
+    async fn map_users(&mut self) -> Result<(), ImportError> {
+        let Some(users) = &self.plan.users else {
+            return Ok(());
+        };
+        let lines = std::mem::take(&mut self.user_lines);
+        let actor = self.opts.actor;
+        for obj in lines {
+            let Some(old) = obj.get("id").and_then(Json::as_i64) else {
+                continue;
+            };
+            let mut target = actor.user_id;
+            if actor.admin {
+                for key in users.natural_keys {
+                    let Some(Json::String(v)) = obj.get(*key) else {
+                        continue;
+                    };
+                    if let Some(found) = self
+                        .tx()
+                        .find_id(users.table, &[(*key, Value::Text(v.clone()))])
+                        .await?
+                    {
+                        target = found;
+                        break;
+                    }
+                }
+            }
+            self.users.insert(old, target);
+        }
+        Ok(())
+    }
+
+    /// Import one record (and its subtree). `fixed_id` forces the new id (root, replayed records).
+    fn record<'s>(
+        &'s mut self,
+        node: &'static Node,
+        path: &'s str,
+        mut obj: Map<String, Json>,
+        parent: Option<Parent>,
+        at: &'s At,
+        fixed_id: Option<i64>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Outcome, ImportError>> + Send + 's>,
+    > {
+        Box::pin(async move {
+            let plan = self.plan;
+            let table = plan.table_of(node);
+            let old_id = obj.get("id").and_then(Json::as_i64);
+
+            // belongs_to targets first: the row needs their ids.
+            let mut belongs: Vec<(&'static str, i64)> = Vec::new();
+            for child in node.children {
+                let Link::ParentFk { column } = child.link else {
+                    continue;
+                };
+                let Some(Json::Object(sub)) = obj.remove(child.name) else {
+                    continue;
+                };
+                let child_path = format!("{path}/{}", child.name);
+                match self.record(child, &child_path, sub, None, at, None).await? {
+                    Outcome::Written(id) | Outcome::Reused(id) => belongs.push((column, id)),
+                    Outcome::Deferred => {
+                        return Err(at.err(format!(
+                            "{}: a belongs_to record cannot wait for other records",
+                            child_path
+                        )));
+                    }
+                }
+            }
+
+            // Reuse a row of this table that is already written (belongs_to targets) or that
+            // exists in the database (existing_objects).
+            if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_ref()) {
+                if node.cardinality == Cardinality::BelongsTo {
+                    if let Lookup::Ready(id) = map.lookup(old) {
+                        self.count(path, false);
+                        return Ok(Outcome::Reused(id));
+                    }
+                } else if matches!(map.lookup(old), Lookup::Ready(_)) && fixed_id.is_none() {
+                    return Err(at.err(format!("{path}: duplicate record id {old}")));
+                }
+            }
+            let existing_key = if table.existing_match.is_empty() {
+                None
+            } else {
+                let key = self.existing_key(table, &obj);
+                let found = match self.existing.get(&(node.table, key.clone())) {
+                    Some(id) => Some(*id),
+                    None => self.find_existing(table, &obj, at).await?,
+                };
+                if let Some(id) = found {
+                    if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_mut()) {
+                        map.reuse(old, id);
+                    }
+                    self.count(path, false);
+                    return Ok(Outcome::Reused(id));
+                }
+                Some(key)
+            };
+
+            // The new id.
+            let new_id = match fixed_id {
+                Some(id) => id,
+                None => self.new_id(node.table, old_id, at, path).await?,
+            };
+
+            // The row.
+            let mut row: Row = Vec::with_capacity(self.columns[node.table].len());
+            let mut waiting = false;
+            for column in table.columns {
+                let raw = obj.get(column.name);
+                let value = self
+                    .column_value(
+                        node, table, column, raw, &obj, parent, &belongs, new_id, path, at,
+                    )
+                    .await?;
+                match value {
+                    Resolved::Value(v) => row.push(v),
+                    Resolved::Wait(v) => {
+                        waiting = true;
+                        row.push(v);
+                    }
+                }
+            }
+            self.report_dropped(node, table, &obj, path);
+            if waiting {
+                self.deferred.push(Deferred {
+                    node,
+                    path: path.to_string(),
+                    obj,
+                    parent,
+                    member: at.member.clone(),
+                    line: at.line,
+                    new_id,
+                });
+                return Ok(Outcome::Deferred);
+            }
+            for _ in table.tokens {
+                row.push(Value::Text(new_token()));
+            }
+            self.buffers[node.table].push(row);
+            self.buffered += 1;
+            if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_mut()) {
+                map.mark_seen(old);
+            }
+            if let Some(key) = existing_key {
+                self.existing.insert((node.table, key), new_id);
+            }
+            self.count(path, true);
+
+            // Children.
+            for child in node.children {
+                if matches!(child.link, Link::ParentFk { .. }) {
+                    continue;
+                }
+                let Some(value) = obj.remove(child.name) else {
+                    continue;
+                };
+                let child_path = format!("{path}/{}", child.name);
+                let me = Some(Parent { new_id });
+                match value {
+                    Json::Array(items) if child.cardinality == Cardinality::HasMany => {
+                        for item in items {
+                            let Json::Object(sub) = item else {
+                                return Err(at.err(format!("{child_path}: items must be objects")));
+                            };
+                            self.record(child, &child_path, sub, me, at, None).await?;
+                        }
+                    }
+                    Json::Object(sub) if child.cardinality != Cardinality::HasMany => {
+                        self.record(child, &child_path, sub, me, at, None).await?;
+                    }
+                    Json::Null => {}
+                    _ => {
+                        return Err(at.err(format!(
+                            "{child_path}: expected {}",
+                            if child.cardinality == Cardinality::HasMany {
+                                "an array of objects"
+                            } else {
+                                "an object or null"
+                            }
+                        )));
+                    }
+                }
+            }
+            Ok(Outcome::Written(new_id))
+        })
+    }
+
+    async fn new_id(
+        &mut self,
+        table: usize,
+        old_id: Option<i64>,
+        at: &At,
+        path: &str,
+    ) -> Result<i64, ImportError> {
+        if let Some(map) = &self.maps[table] {
+            let Some(old) = old_id else {
+                return Err(at.err(format!("{path}: record without an integer `id`")));
+            };
+            return match map.lookup(old) {
+                Lookup::Pending(id) | Lookup::Ready(id) => Ok(id),
+                Lookup::Missing => Err(at.err(format!("{path}: id {old} changed between reads"))),
+            };
+        }
+        if let Some(id) = self.pools[table].pop() {
+            return Ok(id);
+        }
+        let name = self.plan.tables[table].name;
+        let chunk = self.opts.batch_size.clamp(16, 10_000);
+        let ids = self.tx().allocate_ids(name, chunk).await?;
+        self.pools[table].refill(ids);
+        self.pools[table]
+            .pop()
+            .ok_or_else(|| at.err(format!("{name}: the database allocated no ids")))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn column_value(
+        &mut self,
+        node: &'static Node,
+        table: &'static Table,
+        column: &'static crate::plan::Column,
+        raw: Option<&Json>,
+        obj: &Map<String, Json>,
+        parent: Option<Parent>,
+        belongs: &[(&'static str, i64)],
+        new_id: i64,
+        path: &str,
+        at: &At,
+    ) -> Result<Resolved, ImportError> {
+        let name = column.name;
+        // Set by the nesting.
+        if let Some(p) = parent {
+            match node.link {
+                Link::ChildFk { column: c } if c == name => {
+                    return Ok(Resolved::Value(Value::Int(p.new_id)));
+                }
+                Link::Polymorphic { id_column, .. } if id_column == name => {
+                    return Ok(Resolved::Value(Value::Int(p.new_id)));
+                }
+                Link::Polymorphic {
+                    type_column,
+                    type_value,
+                    ..
+                } if type_column == name => {
+                    return Ok(Resolved::Value(Value::Text(type_value.to_string())));
+                }
+                _ => {}
+            }
+        }
+        if let Some((_, id)) = belongs.iter().find(|(c, _)| *c == name) {
+            return Ok(Resolved::Value(Value::Int(*id)));
+        }
+        let decode = |raw: Option<&Json>| -> Result<Value, ImportError> {
+            let v = from_json(raw.unwrap_or(&Json::Null), column.ty)
+                .map_err(|e| at.err(format!("{path}.{name}: {e}")))?;
+            if v.is_null() && !column.nullable {
+                return Err(at.err(format!(
+                    "{path}.{name}: missing value for a NOT NULL column"
+                )));
+            }
+            Ok(v)
+        };
+        let reference =
+            |this: &mut Self, target: usize, old: i64| -> Result<Resolved, ImportError> {
+                if target == this.root_table {
+                    return Ok(Resolved::Value(Value::Int(this.root_id)));
+                }
+                let Some(map) = this.maps[target].as_ref() else {
+                    return Err(at.err(format!(
+                        "{path}.{name}: the plan keeps no id map for {}",
+                        this.plan.tables[target].name
+                    )));
+                };
+                match map.lookup(old) {
+                    Lookup::Ready(id) => Ok(Resolved::Value(Value::Int(id))),
+                    Lookup::Pending(id) => Ok(Resolved::Wait(Value::Int(id))),
+                    Lookup::Missing if column.nullable => {
+                        this.warn(path, name, WarningReason::DanglingReference);
+                        Ok(Resolved::Value(Value::Null))
+                    }
+                    Lookup::Missing => Err(at.err(format!(
+                        "{path}.{name}: references {} #{old}, which is not in the archive",
+                        this.plan.tables[target].name
+                    ))),
+                }
+            };
+        match &column.role {
+            Role::PrimaryKey => Ok(Resolved::Value(Value::Int(new_id))),
+            Role::Reference { table: target } => match decode(raw)? {
+                Value::Int(old) => reference(self, *target, old),
+                other => Ok(Resolved::Value(other)),
+            },
+            Role::PolymorphicId {
+                type_column,
+                targets,
+            } => {
+                let old = match decode(raw)? {
+                    Value::Int(old) => old,
+                    other => return Ok(Resolved::Value(other)),
+                };
+                let ty = obj.get(*type_column).and_then(Json::as_str).unwrap_or("");
+                let Some((_, target)) = targets.iter().find(|(t, _)| *t == ty) else {
+                    return Err(at.err(format!(
+                        "{path}.{type_column}: {ty:?} is not one of the declared types ({})",
+                        targets
+                            .iter()
+                            .map(|(t, _)| *t)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                };
+                reference(self, *target, old)
+            }
+            Role::UserReference => match decode(raw)? {
+                Value::Int(old) => Ok(Resolved::Value(Value::Int(
+                    self.users
+                        .get(&old)
+                        .copied()
+                        .unwrap_or(self.opts.actor.user_id),
+                ))),
+                other => Ok(Resolved::Value(other)),
+            },
+            Role::PolymorphicType | Role::Data => {
+                if let Some(upload) = &table.upload {
+                    if upload.path_column == name {
+                        return self.upload_path(raw, obj, path, at).map(Resolved::Value);
+                    }
+                }
+                let mut v = decode(raw)?;
+                if table.access_level == Some(name) {
+                    if let (Value::Int(level), Some(cap)) = (&v, self.opts.actor.max_access_level) {
+                        if *level > cap {
+                            self.warn(path, name, WarningReason::AccessLevelCapped);
+                            v = Value::Int(cap);
+                        }
+                    }
+                }
+                Ok(Resolved::Value(v))
+            }
+        }
+    }
+
+    fn upload_path(
+        &mut self,
+        raw: Option<&Json>,
+        obj: &Map<String, Json>,
+        path: &str,
+        at: &At,
+    ) -> Result<Value, ImportError> {
+        let sha = obj
+            .get(UPLOAD_KEY)
+            .and_then(Json::as_str)
+            .filter(|s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .ok_or_else(|| at.err(format!("{path}.{UPLOAD_KEY}: missing or not a sha256")))?;
+        let old = raw.and_then(Json::as_str).unwrap_or_default();
+        let root_table = self.plan.tables[self.root_table].name;
+        let root_id = self.root_id;
+        let staging = self.staging.as_mut().ok_or(UploadError::NoDirectory)?;
+        Ok(Value::Text(staging.want(root_table, root_id, sha, old)))
+    }
+
+    fn existing_key(&self, table: &Table, obj: &Map<String, Json>) -> String {
+        let values: Vec<&Json> = table
+            .existing_match
+            .iter()
+            .map(|c| obj.get(*c).unwrap_or(&Json::Null))
+            .collect();
+        serde_json::to_string(&values).unwrap_or_default()
+    }
+
+    /// Look for an existing row in the new root with the same match columns.
+    async fn find_existing(
+        &mut self,
+        table: &'static Table,
+        obj: &Map<String, Json>,
+        at: &At,
+    ) -> Result<Option<i64>, ImportError> {
+        let mut filter: Vec<(&str, Value)> = Vec::new();
+        for c in table.columns {
+            if matches!(c.role, Role::Reference { table } if table == self.root_table) {
+                filter.push((c.name, Value::Int(self.root_id)));
+            }
+        }
+        for m in table.existing_match {
+            let ty = table.column(m).map_or(LogicalType::Text, |(_, c)| c.ty);
+            let v = from_json(obj.get(*m).unwrap_or(&Json::Null), ty)
+                .map_err(|e| at.err(format!("{}.{m}: {e}", table.name)))?;
+            filter.push((m, v));
+        }
+        // Rows still buffered are not in the database yet; the cache covers them.
+        Ok(self.tx().find_id(table.name, &filter).await?)
+    }
+
+    fn report_dropped(&mut self, node: &Node, table: &Table, obj: &Map<String, Json>, path: &str) {
+        for key in obj.keys() {
+            if key == "id" || key == UPLOAD_KEY || node.methods.contains(&key.as_str()) {
+                continue;
+            }
+            if node.children.iter().any(|c| c.name == key) {
+                continue;
+            }
+            let column = table.column(key).map(|(_, c)| c);
+            if let Some(reason) = clean::prohibited(key, column) {
+                self.warn(path, key, WarningReason::Dropped(reason));
+            }
+        }
+    }
+
+    fn count(&mut self, path: &str, written: bool) {
+        *self.relations.entry(path.to_string()).or_default() += 1;
+        if written {
+            self.rows += 1;
+        }
+    }
+
+    /// Retry records that waited for others. At the end of the archive (`last`), anything still
+    /// waiting is a cycle the archive cannot satisfy.
+    async fn resolve_deferred(&mut self, last: bool) -> Result<(), ImportError> {
+        loop {
+            let waiting = std::mem::take(&mut self.deferred);
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            let before = waiting.len();
+            // Rows the waiting records reference may still be buffered: write them first.
+            self.flush().await?;
+            for d in waiting {
+                let at = At {
+                    member: d.member,
+                    line: d.line,
+                };
+                // Undo the count of the first attempt? It was not counted: deferral returns before.
+                self.record(d.node, &d.path, d.obj, d.parent, &at, Some(d.new_id))
+                    .await?;
+            }
+            if self.deferred.len() >= before {
+                if !last {
+                    return Ok(());
+                }
+                let d = &self.deferred[0];
+                return Err(ImportError::Record {
+                    member: d.member.clone(),
+                    line: d.line,
+                    message: format!(
+                        "{}: references records that wait for each other (a cycle the archive cannot satisfy)",
+                        d.path
+                    ),
+                });
+            }
+        }
+    }
+
+    /// Write every buffered row, tables in plan order (parents before children).
+    async fn flush(&mut self) -> Result<(), ImportError> {
+        if self.buffered == 0 {
+            return Ok(());
+        }
+        for i in 0..self.buffers.len() {
+            if self.buffers[i].is_empty() {
+                continue;
+            }
+            let rows = std::mem::take(&mut self.buffers[i]);
+            let name = self.plan.tables[i].name;
+            let columns = std::mem::take(&mut self.columns[i]);
+            let result = self.tx().insert(name, &columns, &rows).await;
+            self.columns[i] = columns;
+            result?;
+            self.written += rows.len() as u64;
+            if let Some(limit) = self.opts.fail_after_rows {
+                if self.written >= limit {
+                    return Err(ImportError::Injected(format!(
+                        "injected failure after {} rows",
+                        self.written
+                    )));
+                }
+            }
+        }
+        self.buffered = 0;
+        Ok(())
+    }
+
+    async fn commit(mut self) -> Result<ImportSummary, ImportError> {
+        let placed = match self.staging.as_mut() {
+            Some(s) => s.place(),
+            None => Ok(0),
+        };
+        let placed = match placed {
+            Ok(n) => n,
+            Err(e) => {
+                self.abort().await;
+                return Err(e.into());
+            }
+        };
+        if self.opts.cancel.is_cancelled() {
+            self.abort().await;
+            return Err(ImportError::Cancelled);
+        }
+        let tx = self.tx.take().expect("import transaction is open");
+        if let Err(e) = tx.commit().await {
+            if let Some(s) = self.staging.as_mut() {
+                s.unplace();
+            }
+            return Err(e.into());
+        }
+        if let Some(s) = self.staging.as_mut() {
+            s.keep();
+        }
+        self.opts
+            .progress
+            .emit(Phase::Commit, self.plan.root.name, 1, Some(1));
+        let warnings = std::mem::take(&mut self.warnings)
+            .into_iter()
+            .map(|((relation, key, reason), count)| Warning {
+                relation,
+                key,
+                reason,
+                count,
+            })
+            .collect();
+        Ok(ImportSummary {
+            root_id: self.root_id,
+            relations: std::mem::take(&mut self.relations),
+            rows: self.rows,
+            uploads: placed as u64,
+            warnings,
+        })
+    }
+
+    async fn abort(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            if let Err(e) = tx.rollback().await {
+                // The connection is gone: the server rolls the transaction back itself.
+                tracing::warn!(error = %e, "rolling back the import failed");
+            }
+        }
+        if let Some(s) = self.staging.as_mut() {
+            s.unplace();
+        }
+    }
+}
+
+/// Why the archive reader thread stopped early.
+enum Stop {
+    /// The importer stopped listening (it failed or was cancelled).
+    Closed,
+    Upload(UploadError),
+}
+
+enum Resolved {
+    Value(Value),
+    /// The value is right but the row it points at is not written yet.
+    Wait(Value),
+}
+
+fn first(ids: Vec<i64>, table: &str) -> Result<i64, ImportError> {
+    ids.into_iter()
+        .next()
+        .ok_or_else(|| ImportError::Reader(format!("the database allocated no id for {table}")))
+}
+
+/// A fresh random token (URL-safe, 160 bits).
+fn new_token() -> String {
+    use rand::RngExt;
+    let bytes: [u8; 20] = rand::rng().random();
+    hex::encode(bytes)
+}

@@ -1,0 +1,211 @@
+//! Upload files of an import: staged beside the storage directory, moved into place in one rename
+//! just before the transaction commits, removed again if anything fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Files received from the archive and the places the imported rows expect them.
+#[derive(Debug)]
+pub(crate) struct Staging {
+    /// `<uploads>/.hoist-import-XXXX`, removed on drop.
+    dir: tempfile::TempDir,
+    uploads_dir: PathBuf,
+    received: BTreeSet<String>,
+    /// Relative path under the storage directory → sha256 of its content.
+    wanted: BTreeMap<String, String>,
+    /// Top directory (relative) this import owns, moved in one rename: `<root table>/<root id>`.
+    owned_top: Option<PathBuf>,
+    /// Set after the move: the final directory to remove if the commit fails.
+    placed: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("uploads directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the archive lacks uploads/{sha256}, needed for {path}")]
+    Missing { sha256: String, path: String },
+    #[error(
+        "{path} already exists in the uploads directory (left by an interrupted import?); move it away and retry"
+    )]
+    Exists { path: PathBuf },
+    #[error("the archive has upload records but no uploads directory was given")]
+    NoDirectory,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
+    move |source| UploadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Staging {
+    pub(crate) fn new(uploads_dir: &Path) -> Result<Staging, UploadError> {
+        std::fs::create_dir_all(uploads_dir).map_err(io(uploads_dir))?;
+        let dir = tempfile::Builder::new()
+            .prefix(".hoist-import-")
+            .tempdir_in(uploads_dir)
+            .map_err(io(uploads_dir))?;
+        Ok(Staging {
+            dir,
+            uploads_dir: uploads_dir.to_path_buf(),
+            received: BTreeSet::new(),
+            wanted: BTreeMap::new(),
+            owned_top: None,
+            placed: None,
+        })
+    }
+
+    /// Where the blocking archive reader writes blobs (`<staging>/blobs/<sha256>`).
+    pub(crate) fn blob_dir(&self) -> PathBuf {
+        self.dir.path().join("blobs")
+    }
+
+    /// Copy one blob from the archive stream into the staging area.
+    pub(crate) fn receive(
+        blob_dir: &Path,
+        sha256: &str,
+        data: &mut dyn Read,
+    ) -> Result<(), UploadError> {
+        std::fs::create_dir_all(blob_dir).map_err(io(blob_dir))?;
+        let path = blob_dir.join(sha256);
+        let mut file = std::fs::File::create(&path).map_err(io(&path))?;
+        std::io::copy(data, &mut file).map_err(io(&path))?;
+        file.sync_all().map_err(io(&path))?;
+        Ok(())
+    }
+
+    pub(crate) fn mark_received(&mut self, sha256: String) {
+        self.received.insert(sha256);
+    }
+
+    /// The new relative path for an uploaded file: `<root table>/<root id>/<sha256>/<file name>`.
+    /// Only a sanitized base name of the old path survives, so an archive cannot aim anywhere else.
+    pub(crate) fn want(
+        &mut self,
+        root_table: &str,
+        root_id: i64,
+        sha256: &str,
+        old_path: &str,
+    ) -> String {
+        let base = old_path.rsplit(['/', '\\']).next().unwrap_or_default();
+        let clean: String = base
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let clean = clean.trim_start_matches('.');
+        let name = if clean.is_empty() { "file" } else { clean };
+        let top = PathBuf::from(root_table).join(root_id.to_string());
+        self.owned_top = Some(top);
+        let rel = format!("{root_table}/{root_id}/{sha256}/{name}");
+        self.wanted.insert(rel.clone(), sha256.to_string());
+        rel
+    }
+
+    /// Build the final tree in staging and move it into the storage directory in one rename.
+    pub(crate) fn place(&mut self) -> Result<usize, UploadError> {
+        let Some(top) = self.owned_top.clone() else {
+            return Ok(0);
+        };
+        for (rel, sha) in &self.wanted {
+            if !self.received.contains(sha) {
+                return Err(UploadError::Missing {
+                    sha256: sha.clone(),
+                    path: rel.clone(),
+                });
+            }
+        }
+        let tree = self.dir.path().join("tree");
+        let blobs = self.blob_dir();
+        for (rel, sha) in &self.wanted {
+            let dest = tree.join(rel);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            let src = blobs.join(sha);
+            if std::fs::hard_link(&src, &dest).is_err() {
+                std::fs::copy(&src, &dest).map_err(io(&dest))?;
+            }
+        }
+        let final_dir = self.uploads_dir.join(&top);
+        if final_dir.exists() {
+            return Err(UploadError::Exists { path: final_dir });
+        }
+        if let Some(parent) = final_dir.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let staged = tree.join(&top);
+        std::fs::rename(&staged, &final_dir).map_err(io(&final_dir))?;
+        self.placed = Some(final_dir);
+        Ok(self.wanted.len())
+    }
+
+    /// Undo [`Staging::place`] (the transaction did not commit).
+    pub(crate) fn unplace(&mut self) {
+        if let Some(dir) = self.placed.take() {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::error!(path = %dir.display(), error = %e, "could not remove uploads of a failed import");
+            }
+        }
+    }
+
+    /// The import committed: keep what was placed.
+    pub(crate) fn keep(&mut self) {
+        self.placed = None;
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        self.unplace();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sanitized_and_placement_is_undone() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        let sha = "ab".repeat(32);
+        Staging::receive(&s.blob_dir(), &sha, &mut &b"hello"[..]).unwrap();
+        s.mark_received(sha.clone());
+        let rel = s.want("projects", 7, &sha, "../../etc/pa ss\\..wd");
+        assert_eq!(rel, format!("projects/7/{sha}/pa_ss"));
+        let rel2 = s.want("projects", 7, &sha, "..");
+        assert_eq!(rel2, format!("projects/7/{sha}/file"));
+        assert_eq!(s.place().unwrap(), 2);
+        assert_eq!(std::fs::read(root.path().join(&rel)).unwrap(), b"hello");
+        s.unplace();
+        assert!(!root.path().join("projects/7").exists());
+        drop(s);
+        // nothing left but the (empty) parent created for placement
+        let left: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("projects")]);
+    }
+
+    #[test]
+    fn missing_blob_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        s.want("projects", 1, &"cd".repeat(32), "a.txt");
+        assert!(matches!(s.place(), Err(UploadError::Missing { .. })));
+    }
+}
