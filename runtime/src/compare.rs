@@ -126,12 +126,12 @@ fn normalize_into(
         &verified,
         |ev| -> Result<(), std::convert::Infallible> {
             match ev {
-                Event::Root(obj) => collect(plan, &plan.root, &Json::Object(obj), &mut ids),
+                Event::Root(obj) => collect(&plan.root, &Json::Object(obj), &mut ids),
                 Event::Record {
                     relation, value, ..
                 } => {
                     if let Some(n) = plan.root.children.iter().find(|n| n.name == relation) {
-                        collect(plan, n, &Json::Object(value), &mut ids);
+                        collect(n, &Json::Object(value), &mut ids);
                     }
                 }
                 Event::User { value } => {
@@ -218,15 +218,15 @@ fn normalize_into(
 /// The receiving side hung up.
 struct Closed;
 
-fn collect(plan: &Plan, node: &Node, value: &Json, ids: &mut [Vec<i64>]) {
+fn collect(node: &Node, value: &Json, ids: &mut [Vec<i64>]) {
     let Json::Object(obj) = value else { return };
     if let Some(id) = obj.get("id").and_then(Json::as_i64) {
         ids[node.table].push(id);
     }
     for child in node.children {
         match obj.get(child.name) {
-            Some(Json::Array(items)) => items.iter().for_each(|i| collect(plan, child, i, ids)),
-            Some(v @ Json::Object(_)) => collect(plan, child, v, ids),
+            Some(Json::Array(items)) => items.iter().for_each(|i| collect(child, i, ids)),
+            Some(v @ Json::Object(_)) => collect(child, v, ids),
             _ => {}
         }
     }
@@ -313,16 +313,12 @@ impl Normalizer<'_> {
                 type_column,
                 targets,
             } = &c.role
-            {
-                if let (Some(Json::String(ty)), Some(v)) =
+                && let (Some(Json::String(ty)), Some(v)) =
                     (out.get(*type_column).cloned(), out.get(c.name).cloned())
-                {
-                    if v.is_i64() {
-                        if let Some((_, t)) = targets.iter().find(|(tv, _)| *tv == ty) {
-                            out.insert(c.name.to_string(), self.rank(*t, &v));
-                        }
-                    }
-                }
+                && v.is_i64()
+                && let Some((_, t)) = targets.iter().find(|(tv, _)| *tv == ty)
+            {
+                out.insert(c.name.to_string(), self.rank(*t, &v));
             }
         }
         Json::Object(out)

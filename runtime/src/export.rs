@@ -412,10 +412,10 @@ impl Ctx<'_> {
                 methods.push((m, self.hooks.method(node.table, m, &row)?));
             }
             for (i, c) in table.columns.iter().enumerate() {
-                if matches!(c.role, Role::UserReference) {
-                    if let Some(id) = row.get(i).and_then(Value::as_i64) {
-                        self.users.insert(id);
-                    }
+                if matches!(c.role, Role::UserReference)
+                    && let Some(id) = row.get(i).and_then(Value::as_i64)
+                {
+                    self.users.insert(id);
                 }
             }
             let upload = match &table.upload {

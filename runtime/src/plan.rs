@@ -149,7 +149,9 @@ pub enum Cardinality {
 pub enum Link {
     Root,
     /// `child.column = parent.id` (has_many, has_one).
-    ChildFk { column: &'static str },
+    ChildFk {
+        column: &'static str,
+    },
     /// `child.id_column = parent.id AND child.type_column = type_value`.
     Polymorphic {
         id_column: &'static str,
@@ -157,7 +159,9 @@ pub enum Link {
         type_value: &'static str,
     },
     /// `parent.column = child.id` (belongs_to).
-    ParentFk { column: &'static str },
+    ParentFk {
+        column: &'static str,
+    },
 }
 
 /// One `export_reorders` entry.
@@ -198,6 +202,9 @@ impl Plan {
 impl Table {
     /// Look up an exported column by name, with its position.
     pub fn column(&self, name: &str) -> Option<(usize, &'static Column)> {
-        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
     }
 }

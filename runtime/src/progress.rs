@@ -30,9 +30,11 @@ pub struct Progress {
     pub total: Option<u64>,
 }
 
+type Callback = Arc<dyn Fn(&Progress) + Send + Sync>;
+
 /// Where progress events go. Cheap to clone; called from the engine's task, so keep it fast.
 #[derive(Clone, Default)]
-pub struct ProgressSink(Option<Arc<dyn Fn(&Progress) + Send + Sync>>);
+pub struct ProgressSink(Option<Callback>);
 
 impl ProgressSink {
     /// Send events to `f`.

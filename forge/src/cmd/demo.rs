@@ -39,10 +39,10 @@ pub async fn run(args: &DemoArgs, json_output: bool) -> Result<Output, ForgeErro
         } else {
             std::fs::remove_file(&path)
         };
-        if let Err(e) = removed {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                return Err(io("cleaning the demo directory", &path)(e));
-            }
+        if let Err(e) = removed
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(io("cleaning the demo directory", &path)(e));
         }
     }
     let sink = progress::sink(json_output);

@@ -172,7 +172,7 @@ pub async fn import(
     opts.progress.emit(Phase::Verify, root_name, 0, None);
     let verified = {
         let path = archive.to_path_buf();
-        let limits = opts.limits.clone();
+        let limits = opts.limits;
         let version = plan.format_version;
         tokio::task::spawn_blocking(move || {
             ArchiveReader::verify(&path, &limits, version, root_name)
@@ -227,12 +227,12 @@ async fn scan_ids(plan: &'static Plan, verified: VerifiedArchive) -> Result<Scan
             .collect();
         let on_event = |ev: Event| -> Result<(), std::convert::Infallible> {
             match ev {
-                Event::Root(obj) => collect_ids(plan, &plan.root, &Json::Object(obj), &mut ids),
+                Event::Root(obj) => collect_ids(&plan.root, &Json::Object(obj), &mut ids),
                 Event::Record {
                     relation, value, ..
                 } => {
                     if let Some(node) = plan.root.children.iter().find(|n| n.name == relation) {
-                        collect_ids(plan, node, &Json::Object(value), &mut ids);
+                        collect_ids(node, &Json::Object(value), &mut ids);
                     }
                 }
                 _ => {}
@@ -249,21 +249,21 @@ async fn scan_ids(plan: &'static Plan, verified: VerifiedArchive) -> Result<Scan
     .map_err(|e| ImportError::Reader(e.to_string()))?
 }
 
-fn collect_ids(plan: &Plan, node: &Node, value: &Json, ids: &mut Scan) {
+fn collect_ids(node: &Node, value: &Json, ids: &mut Scan) {
     let Json::Object(obj) = value else { return };
-    if let Some(list) = ids[node.table].as_mut() {
-        if let Some(id) = obj.get("id").and_then(Json::as_i64) {
-            list.push(id);
-        }
+    if let Some(list) = ids[node.table].as_mut()
+        && let Some(id) = obj.get("id").and_then(Json::as_i64)
+    {
+        list.push(id);
     }
     for child in node.children {
         match obj.get(child.name) {
             Some(Json::Array(items)) => {
                 for item in items {
-                    collect_ids(plan, child, item, ids);
+                    collect_ids(child, item, ids);
                 }
             }
-            Some(v @ Json::Object(_)) => collect_ids(plan, child, v, ids),
+            Some(v @ Json::Object(_)) => collect_ids(child, v, ids),
             _ => {}
         }
     }
@@ -491,7 +491,7 @@ impl<'a> Run<'a> {
                     self.record(node, &path, obj, Some(parent), &at, None)
                         .await?;
                     done += 1;
-                    if done % 100 == 0 {
+                    if done.is_multiple_of(100) {
                         let total = self.totals.get(&path).copied();
                         self.opts
                             .progress
@@ -875,19 +875,18 @@ impl<'a> Run<'a> {
                 other => Ok(Resolved::Value(other)),
             },
             Role::PolymorphicType | Role::Data => {
-                if let Some(upload) = &table.upload {
-                    if upload.path_column == name {
-                        return self.upload_path(raw, obj, path, at).map(Resolved::Value);
-                    }
+                if let Some(upload) = &table.upload
+                    && upload.path_column == name
+                {
+                    return self.upload_path(raw, obj, path, at).map(Resolved::Value);
                 }
                 let mut v = decode(raw)?;
-                if table.access_level == Some(name) {
-                    if let (Value::Int(level), Some(cap)) = (&v, self.opts.actor.max_access_level) {
-                        if *level > cap {
-                            self.warn(path, name, WarningReason::AccessLevelCapped);
-                            v = Value::Int(cap);
-                        }
-                    }
+                if table.access_level == Some(name)
+                    && let (Value::Int(level), Some(cap)) = (&v, self.opts.actor.max_access_level)
+                    && *level > cap
+                {
+                    self.warn(path, name, WarningReason::AccessLevelCapped);
+                    v = Value::Int(cap);
                 }
                 Ok(Resolved::Value(v))
             }
@@ -1020,13 +1019,13 @@ impl<'a> Run<'a> {
             self.columns[i] = columns;
             result?;
             self.written += rows.len() as u64;
-            if let Some(limit) = self.opts.fail_after_rows {
-                if self.written >= limit {
-                    return Err(ImportError::Injected(format!(
-                        "injected failure after {} rows",
-                        self.written
-                    )));
-                }
+            if let Some(limit) = self.opts.fail_after_rows
+                && self.written >= limit
+            {
+                return Err(ImportError::Injected(format!(
+                    "injected failure after {} rows",
+                    self.written
+                )));
             }
         }
         self.buffered = 0;
@@ -1081,11 +1080,11 @@ impl<'a> Run<'a> {
     }
 
     async fn abort(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            if let Err(e) = tx.rollback().await {
-                // The connection is gone: the server rolls the transaction back itself.
-                tracing::warn!(error = %e, "rolling back the import failed");
-            }
+        if let Some(tx) = self.tx.take()
+            && let Err(e) = tx.rollback().await
+        {
+            // The connection is gone: the server rolls the transaction back itself.
+            tracing::warn!(error = %e, "rolling back the import failed");
         }
         if let Some(s) = self.staging.as_mut() {
             s.unplace();

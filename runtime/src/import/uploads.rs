@@ -154,10 +154,10 @@ impl Staging {
 
     /// Undo [`Staging::place`] (the transaction did not commit).
     pub(crate) fn unplace(&mut self) {
-        if let Some(dir) = self.placed.take() {
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                tracing::error!(path = %dir.display(), error = %e, "could not remove uploads of a failed import");
-            }
+        if let Some(dir) = self.placed.take()
+            && let Err(e) = std::fs::remove_dir_all(&dir)
+        {
+            tracing::error!(path = %dir.display(), error = %e, "could not remove uploads of a failed import");
         }
     }
 
