@@ -32,7 +32,9 @@ pub mod __private {
         pub use crate::guards::harness as guards;
         pub use crate::hooks::{HookError, Hooks};
         pub use crate::plan::*;
-        pub use crate::typed::{FromValue, IntoValue, RowError, TableRow, column};
+        pub use crate::typed::{
+            FromValue, IntoValue, RowError, TableRow, column, serde_hex, serde_timestamp,
+        };
         pub use crate::value::{LogicalType, Row, Value};
         pub use chrono;
         pub use serde;

@@ -136,3 +136,114 @@ mod tests {
         assert!(column::<String>(&row, 1, "t", "b").is_err());
     }
 }
+
+/// `#[serde(with = …)]` for timestamp fields of generated structs: the archive's canonical form
+/// (`2024-05-01T12:00:00.000000Z`, see [`crate::value::format_timestamp`]).
+pub mod serde_timestamp {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&crate::value::format_timestamp(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| crate::value::truncate_micros(t.with_timezone(&Utc)))
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for `Option<DateTime<Utc>>` (null when `None`).
+    pub mod option {
+        use chrono::{DateTime, Utc};
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => super::serialize(t, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|text| {
+                    DateTime::parse_from_rfc3339(&text)
+                        .map(|t| crate::value::truncate_micros(t.with_timezone(&Utc)))
+                        .map_err(serde::de::Error::custom)
+                })
+                .transpose()
+        }
+    }
+}
+
+/// `#[serde(with = …)]` for binary fields of generated structs: lowercase hex, as in the archive.
+pub mod serde_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(b))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        hex::decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for `Option<Vec<u8>>`.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(b: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+            match b {
+                Some(b) => super::serialize(b, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|t| hex::decode(t).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use chrono::{DateTime, Utc};
+
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Row {
+        #[serde(with = "super::serde_timestamp")]
+        at: DateTime<Utc>,
+        #[serde(with = "super::serde_timestamp::option")]
+        maybe: Option<DateTime<Utc>>,
+        #[serde(with = "super::serde_hex")]
+        bytes: Vec<u8>,
+        #[serde(with = "super::serde_hex::option")]
+        no_bytes: Option<Vec<u8>>,
+    }
+
+    #[test]
+    fn fields_use_the_archive_encoding() {
+        let at = DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap_or_default();
+        let row = Row {
+            at,
+            maybe: None,
+            bytes: vec![0, 255],
+            no_bytes: Some(vec![1]),
+        };
+        let json = serde_json::to_value(&row).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"at": "2023-11-14T22:13:20.000001Z", "maybe": null, "bytes": "00ff", "no_bytes": "01"})
+        );
+        assert_eq!(serde_json::from_value::<Row>(json).unwrap(), row);
+    }
+}

@@ -78,9 +78,21 @@ fn model(plan: &PlanIr, index: usize, t: &TableIr, name: &str) -> TokenStream {
         let ty = rust_type(c);
         let doc = role_doc(plan, c);
         let rename = rename.as_ref().map(|r| quote!(#[serde(rename = #r)]));
+        // Timestamps and bytes travel in the archive's encoding, not serde's defaults.
+        let with = match (c.ty, c.nullable) {
+            (LogicalType::Timestamp, false) => Some("::hoist::__private::v1::serde_timestamp"),
+            (LogicalType::Timestamp, true) => {
+                Some("::hoist::__private::v1::serde_timestamp::option")
+            }
+            (LogicalType::Binary, false) => Some("::hoist::__private::v1::serde_hex"),
+            (LogicalType::Binary, true) => Some("::hoist::__private::v1::serde_hex::option"),
+            _ => None,
+        }
+        .map(|path| quote!(#[serde(with = #path)]));
         quote! {
             #[doc = #doc]
             #rename
+            #with
             pub #f: #ty
         }
     });
