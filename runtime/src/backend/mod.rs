@@ -5,7 +5,7 @@
 //! per export and one write [`ImportTx`] per import; the dispatch is a `match`, so the engines
 //! are compiled once. Rows travel as [`Value`]s decoded and bound by [`LogicalType`].
 //!
-//! ```no_run
+//! ```
 //! # async fn run() -> Result<(), hoist::backend::BackendError> {
 //! use hoist::backend::{Database, Filter, Select};
 //! use hoist::value::{LogicalType, Value};
@@ -28,7 +28,10 @@
 //!     .await?;
 //! assert_eq!(page, rows);
 //! snap.finish().await?;
+//! db.close().await;
 //! # Ok(()) }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+//! #     .block_on(run()).unwrap();
 //! ```
 
 mod copy;
@@ -295,7 +298,8 @@ impl Database {
         })
     }
 
-    /// Close every connection of the pool.
+    /// Close every connection of the pool. Waits until every open [`Snapshot`] and [`ImportTx`]
+    /// of this database has ended (finish, commit, roll back or drop them first).
     pub async fn close(self) {
         match self.pool {
             Pool::Sqlite(p) => p.close().await,

@@ -348,13 +348,24 @@ fn build_select<'a>(
                 ),
             ));
         }
-        for key in &keys {
-            if key.ty.is_none() {
+        for (key, value) in keys.iter().zip(after) {
+            let Some(ty) = key.ty else {
                 return Err(BackendError::invalid(
                     q.table,
                     format!(
                         "order column `{}` must be among the selected columns to page by it",
                         key.column
+                    ),
+                ));
+            };
+            if !fits(value, ty) {
+                return Err(BackendError::invalid(
+                    q.table,
+                    format!(
+                        "keyset cursor value for `{}` is {}, the column is {}",
+                        key.column,
+                        value_kind(value),
+                        ty.as_str()
                     ),
                 ));
             }
@@ -932,6 +943,18 @@ mod tests {
         };
         let err = select(Dialect::Sqlite, &q).expect_err("unknown column");
         assert!(err.to_string().contains("`missing`"), "{err}");
+
+        let after = [Value::Text("x".into()), Value::Int(2)];
+        let q = Select {
+            order: &ORDER[..1],
+            after: Some(&after),
+            ..q
+        };
+        let err = select(Dialect::Postgres, &q).expect_err("text cursor for a timestamp");
+        assert_eq!(
+            err.to_string(),
+            "invalid request on `t`: keyset cursor value for `due` is text, the column is timestamp"
+        );
     }
 
     #[test]
