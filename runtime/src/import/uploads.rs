@@ -185,10 +185,12 @@ mod tests {
         Staging::receive(&s.blob_dir(), &sha, &mut &b"hello"[..]).unwrap();
         s.mark_received(sha.clone());
         let rel = s.want("projects", 7, &sha, "../../etc/pa ss\\..wd");
-        assert_eq!(rel, format!("projects/7/{sha}/pa_ss"));
+        assert_eq!(rel, format!("projects/7/{sha}/wd"));
+        let spaced = s.want("projects", 7, &sha, "dir/my file (1).txt");
+        assert_eq!(spaced, format!("projects/7/{sha}/my_file__1_.txt"));
         let rel2 = s.want("projects", 7, &sha, "..");
         assert_eq!(rel2, format!("projects/7/{sha}/file"));
-        assert_eq!(s.place().unwrap(), 2);
+        assert_eq!(s.place().unwrap(), 3);
         assert_eq!(std::fs::read(root.path().join(&rel)).unwrap(), b"hello");
         s.unplace();
         assert!(!root.path().join("projects/7").exists());
