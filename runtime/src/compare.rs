@@ -1,10 +1,11 @@
 //! Compare two archives of the same plan for equivalence, ignoring what an import changes by design:
 //! ids (replaced by their rank within their table), foreign keys (rewritten the same way), user ids
-//! (replaced by the user's natural key), upload paths (the file hash stays), and root columns the
-//! caller names (e.g. a new `path`).
+//! (replaced by the user's natural key), the order of `users.ndjson` (it follows the user ids of
+//! the exporting database; users are compared as a set), upload paths (the file hash stays), and
+//! root columns the caller names (e.g. a new `path`).
 //!
-//! Both archives are streamed side by side on their own threads; memory holds the ids of each table,
-//! never the records.
+//! Both archives are streamed side by side on their own threads; memory holds the ids of each table
+//! and the referenced users, never the records.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -167,11 +168,26 @@ fn normalize_into(
         users: &users,
         seen: plan.tables.iter().map(|_| HashMap::new()).collect(),
     };
-    // Pass 2: normalized records in archive order.
+    // Pass 2: normalized records in archive order. Users are shared rows whose archive order
+    // follows their ids in the exporting database, which an import does not keep: they are
+    // compared as a set (sorted by their natural keys), sent where the users member ends.
     let root_name = plan.root.name;
+    let mut users_seen: Vec<Json> = Vec::new();
+    let send_users = |users: &mut Vec<Json>| -> Result<(), Closed> {
+        let mut sorted: Vec<(String, Json)> = users.drain(..).map(|u| (u.to_string(), u)).collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, user) in sorted {
+            tx.send(Ok(("users".to_string(), user)))
+                .map_err(|_| Closed)?;
+        }
+        Ok(())
+    };
     let result = stream(
         &verified,
         |ev| -> Result<(), Closed> {
+            if !matches!(ev, Event::User { .. }) && !users_seen.is_empty() {
+                send_users(&mut users_seen)?;
+            }
             let item = match ev {
                 Event::Root(obj) => {
                     let mut v = n.record(&plan.root, Json::Object(obj));
@@ -197,7 +213,8 @@ fn normalize_into(
                     }),
                 Event::User { mut value } => {
                     value.remove("id");
-                    Some(("users".to_string(), Json::Object(value)))
+                    users_seen.push(Json::Object(value));
+                    None
                 }
                 _ => None,
             };
@@ -208,6 +225,7 @@ fn normalize_into(
         },
         |_, _| Ok(()),
     );
+    let result = result.and_then(|()| send_users(&mut users_seen).map_err(StreamError::Sink));
     match result {
         // The comparer stopped listening: it has seen enough.
         Ok(()) | Err(StreamError::Sink(Closed)) => Ok(()),

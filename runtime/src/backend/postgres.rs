@@ -1,6 +1,6 @@
 //! PostgreSQL on sqlx's PostgreSQL driver.
 //!
-//! * Export snapshot: `BEGIN ISOLATION LEVEL READ COMMITTED, READ ONLY`, snapshot taken at once;
+//! * Export snapshot: `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`, snapshot taken at once;
 //!   concurrent writers keep going and are not seen.
 //! * Import: one `BEGIN` … `COMMIT`; ids from the table's own sequence
 //!   (`nextval(pg_get_serial_sequence(…))` over `generate_series`, serial and identity alike), so
@@ -64,7 +64,7 @@ pub(crate) async fn begin_snapshot(
 ) -> Result<Transaction<'static, Postgres>, BackendError> {
     let err = |e| BackendError::query("begin snapshot", "transaction", e);
     let mut tx = pool
-        .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED, READ ONLY")
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .await
         .map_err(err)?;
     // The snapshot is taken by the first statement, not by BEGIN: take it now.
