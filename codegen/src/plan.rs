@@ -30,6 +30,8 @@ pub struct TableIr {
     pub tokens: Vec<String>,
     pub upload: Option<UploadIr>,
     pub access_level: Option<String>,
+    /// Unique indexes (column lists) that cover a user reference; see `hoist::plan::Table::user_unique`.
+    pub user_unique: Vec<Vec<String>>,
     /// The tree entry that first names this table.
     pub span: Span,
 }

@@ -16,6 +16,7 @@
 //!             Column { name: "name", ty: LogicalType::Text, nullable: false, role: Role::Data },
 //!         ],
 //!         needs_id_map: false, existing_match: &[], tokens: &[], upload: None, access_level: None,
+//!         user_unique: &[],
 //!     }],
 //!     root: Node {
 //!         name: "project", table: 0, cardinality: Cardinality::Root, link: Link::Root,
@@ -62,6 +63,10 @@ pub struct Table {
     pub upload: Option<Upload>,
     /// Column holding an access level that the import caps at the importer's own level.
     pub access_level: Option<&'static str>,
+    /// Unique indexes (their columns) that cover a [`Role::UserReference`] — memberships. Mapping
+    /// users can make two rows collide (two members who both become the importer); the importer
+    /// keeps the first and drops the others with a warning.
+    pub user_unique: &'static [&'static [&'static str]],
 }
 
 /// One exported column.

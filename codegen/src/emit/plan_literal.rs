@@ -74,6 +74,7 @@ fn table(t: &TableIr) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let access = opt_str(&t.access_level);
+    let user_unique = t.user_unique.iter().map(|cols| strs(cols));
     quote! {
         Table {
             name: #name,
@@ -83,6 +84,7 @@ fn table(t: &TableIr) -> TokenStream {
             tokens: #tokens,
             upload: #upload,
             access_level: #access,
+            user_unique: &[#(#user_unique),*],
         }
     }
 }

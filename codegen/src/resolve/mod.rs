@@ -411,6 +411,28 @@ impl Ctx<'_> {
         let mut out_tables = Vec::new();
         for name in &order.tables {
             let Some(t) = tables.get(name) else { continue };
+            // Unique indexes over a user reference (memberships): after users are mapped, two rows
+            // may collide; the importer keeps the first. Only indexes whose columns all travel.
+            let user_unique = self
+                .schema
+                .table(name)
+                .map(|st| {
+                    st.unique_indexes
+                        .iter()
+                        .filter(|ix| {
+                            ix.columns.iter().any(|c| {
+                                t.columns.iter().any(|tc| {
+                                    &tc.name == c && matches!(tc.role, RoleN::UserReference)
+                                })
+                            }) && ix
+                                .columns
+                                .iter()
+                                .all(|c| t.columns.iter().any(|tc| &tc.name == c))
+                        })
+                        .map(|ix| ix.columns.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
             out_tables.push(TableIr {
                 name: t.name.clone(),
                 columns: t
@@ -441,6 +463,7 @@ impl Ctx<'_> {
                 tokens: t.tokens.clone(),
                 upload: t.upload.clone(),
                 access_level: t.access_level.clone(),
+                user_unique,
                 span: t.span,
             });
         }

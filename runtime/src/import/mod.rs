@@ -98,6 +98,9 @@ pub enum WarningReason {
     AccessLevelCapped,
     /// A relation of the archive that this plan does not know was skipped.
     UnknownRelation,
+    /// A row whose unique key (over a user reference) repeats once users are mapped — e.g. two
+    /// members who both became the importer — was dropped; the first was kept.
+    DuplicateAfterUserMapping,
     /// The archive was written against another schema snapshot.
     SchemaDigestDiffers,
 }
@@ -111,6 +114,9 @@ impl std::fmt::Display for Warning {
             }
             WarningReason::AccessLevelCapped => "access level capped at the importer's",
             WarningReason::UnknownRelation => "relation unknown to this app, skipped",
+            WarningReason::DuplicateAfterUserMapping => {
+                "row repeats a unique key once users are mapped; the first was kept"
+            }
             WarningReason::SchemaDigestDiffers => {
                 "archive was exported from another schema version"
             }
@@ -329,6 +335,8 @@ struct Run<'a> {
     pending_root: Option<Map<String, Json>>,
     root_written: bool,
     existing: HashMap<(usize, String), i64>,
+    /// (table, index of `user_unique`, key) → the id of the row kept.
+    user_unique: HashMap<(usize, usize, String), i64>,
     deferred: Vec<Deferred>,
     warnings: BTreeMap<(String, String, WarningReason), u64>,
     relations: BTreeMap<String, u64>,
@@ -380,6 +388,7 @@ impl<'a> Run<'a> {
             pending_root: None,
             root_written: false,
             existing: HashMap::new(),
+            user_unique: HashMap::new(),
             deferred: Vec::new(),
             warnings: BTreeMap::new(),
             relations: BTreeMap::new(),
@@ -686,6 +695,35 @@ impl<'a> Run<'a> {
                     new_id,
                 });
                 return Ok(Outcome::Deferred);
+            }
+            // Memberships: after users are mapped, keep the first row per unique key.
+            for (i, columns) in table.user_unique.iter().enumerate() {
+                let key: Vec<Json> = columns
+                    .iter()
+                    .map(|c| {
+                        table
+                            .column(c)
+                            .and_then(|(k, _)| row.get(k))
+                            .map_or(Json::Null, crate::value::to_json)
+                    })
+                    .collect();
+                let key = (
+                    node.table,
+                    i,
+                    serde_json::to_string(&key).unwrap_or_default(),
+                );
+                if let Some(&kept) = self.user_unique.get(&key) {
+                    self.warn(
+                        path,
+                        columns.join("+").as_str(),
+                        WarningReason::DuplicateAfterUserMapping,
+                    );
+                    if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_mut()) {
+                        map.reuse(old, kept);
+                    }
+                    return Ok(Outcome::Reused(kept));
+                }
+                self.user_unique.insert(key, new_id);
             }
             for _ in table.tokens {
                 row.push(Value::Text(new_token()));
