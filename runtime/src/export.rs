@@ -5,7 +5,7 @@
 //! from typed values into spooled archive members. Memory is bounded by the page size times the
 //! fan-out of one page, never by the size of the tenant.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -67,6 +67,10 @@ pub struct ExportSummary {
     pub rows: u64,
     /// Distinct upload files in the archive.
     pub uploads: u64,
+    /// Records left out (per relation path) because they point at a record that is not in the
+    /// archive: one the export policy hid (an event on a confidential issue, a link to it), or one
+    /// outside the tenant. Without this, they would leak what they point at, or fail the import.
+    pub withheld: BTreeMap<String, u64>,
 }
 
 /// Why an export failed. Nothing is left at the output path.
@@ -152,6 +156,24 @@ async fn export_in(
         opts,
         users: BTreeSet::new(),
         relations: BTreeMap::new(),
+        root_id,
+        exported: plan
+            .tables
+            .iter()
+            .map(|t| t.needs_id_map.then(HashSet::new))
+            .collect(),
+        excluded: plan.tables.iter().map(|_| HashSet::new()).collect(),
+        home: root_node
+            .children
+            .iter()
+            .map(|n| {
+                let mut tables = BTreeSet::new();
+                subtree_tables(n, &mut tables);
+                tables
+            })
+            .collect(),
+        current: None,
+        withheld: BTreeMap::new(),
     };
 
     // The root record.
@@ -193,8 +215,21 @@ async fn export_in(
     }
     ctx.progress(root_node.name, 1, Some(1));
 
+    // What the export policy leaves out of conditional relations, before anything refers to it.
+    for node in root_node
+        .children
+        .iter()
+        .filter(|n| n.conditional && !n.import_only)
+    {
+        ctx.policy_pass(snap, node, root_id).await?;
+    }
+
     // Top-level relations, one member each, in plan (import) order.
-    for node in root_node.children.iter().filter(|n| !n.import_only) {
+    for (position, node) in root_node.children.iter().enumerate() {
+        if node.import_only {
+            continue;
+        }
+        ctx.current = Some(position);
         let total = snap
             .count(&Select {
                 table: plan.table_of(node).name,
@@ -214,6 +249,7 @@ async fn export_in(
     ctx.write_users(snap, &mut writer).await?;
 
     let relations = std::mem::take(&mut ctx.relations);
+    let withheld = std::mem::take(&mut ctx.withheld);
     let parts = ManifestParts {
         format_version: plan.format_version,
         app: AppInfo {
@@ -242,7 +278,15 @@ async fn export_in(
         relations,
         rows,
         uploads: summary.manifest.uploads.files,
+        withheld,
     })
+}
+
+fn subtree_tables(node: &Node, out: &mut BTreeSet<usize>) {
+    out.insert(node.table);
+    for c in node.children {
+        subtree_tables(c, out);
+    }
 }
 
 /// `link column = root id` for a top-level relation.
@@ -320,6 +364,18 @@ struct Ctx<'a> {
     opts: &'a ExportOptions,
     users: BTreeSet<i64>,
     relations: BTreeMap<String, u64>,
+    /// The root row's id: a reference to the root table must point at it.
+    root_id: i64,
+    /// Ids written so far, for tables other records reference (`needs_id_map`).
+    exported: Vec<Option<HashSet<i64>>>,
+    /// Ids left out: by the export policy, or because they point at something left out.
+    excluded: Vec<HashSet<i64>>,
+    /// Per top-level relation (by position in `root.children`), the tables of its subtree.
+    home: Vec<BTreeSet<usize>>,
+    /// The top-level relation being exported.
+    current: Option<usize>,
+    /// Records left out because they reference a record that is not in the archive.
+    withheld: BTreeMap<String, u64>,
 }
 
 impl Ctx<'_> {
@@ -404,8 +460,22 @@ impl Ctx<'_> {
         let table = plan.table_of(node);
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
+            let id = row.first().and_then(Value::as_i64);
             if node.conditional && !self.hooks.include(node.name, node.table, &row)? {
+                if let Some(id) = id {
+                    self.excluded[node.table].insert(id);
+                }
                 continue;
+            }
+            if !self.references_are_present(node, table, &row) {
+                if let Some(id) = id {
+                    self.excluded[node.table].insert(id);
+                }
+                *self.withheld.entry(path.to_string()).or_default() += 1;
+                continue;
+            }
+            if let (Some(id), Some(set)) = (id, self.exported[node.table].as_mut()) {
+                set.insert(id);
             }
             let mut methods = Vec::with_capacity(node.methods.len());
             for &m in node.methods {
@@ -431,6 +501,107 @@ impl Ctx<'_> {
         }
         *self.relations.entry(path.to_string()).or_default() += records.len() as u64;
         Ok(records)
+    }
+
+    /// Whether every reference of `row` (but its link to the parent, present by nesting) points at
+    /// a record that is, or will be, in the archive.
+    fn references_are_present(&self, node: &Node, table: &Table, row: &Row) -> bool {
+        let link = match node.link {
+            Link::ChildFk { column } => Some(column),
+            Link::Polymorphic { id_column, .. } => Some(id_column),
+            Link::ParentFk { .. } | Link::Root => None,
+        };
+        for (i, c) in table.columns.iter().enumerate() {
+            if Some(c.name) == link {
+                continue;
+            }
+            let Some(value) = row.get(i).and_then(Value::as_i64) else {
+                continue;
+            };
+            let target = match &c.role {
+                Role::Reference { table } => Some(*table),
+                Role::PolymorphicId {
+                    type_column,
+                    targets,
+                } => {
+                    let ty = table
+                        .column(type_column)
+                        .and_then(|(k, _)| row.get(k))
+                        .and_then(Value::as_str);
+                    targets
+                        .iter()
+                        .find(|(name, _)| Some(*name) == ty)
+                        .map(|(_, t)| *t)
+                }
+                _ => None,
+            };
+            let Some(target) = target else { continue };
+            if target == self.plan.root.table {
+                if value != self.root_id {
+                    return false;
+                }
+                continue;
+            }
+            if self.excluded[target].contains(&value) {
+                return false;
+            }
+            // Tables of relations already written are complete: what is not there never will be.
+            let pending = self
+                .current
+                .and_then(|p| self.home.get(p))
+                .is_some_and(|tables| tables.contains(&target));
+            if let Some(set) = &self.exported[target] {
+                if !pending && !set.contains(&value) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Read a conditional top-level relation once, asking the policy about every row, so that
+    /// records exported before the hidden ones (or in other relations) know to leave them out.
+    async fn policy_pass(
+        &mut self,
+        snap: &mut Snapshot,
+        node: &'static Node,
+        root_id: i64,
+    ) -> Result<(), ExportError> {
+        let table = self.plan.table_of(node);
+        let columns = select_columns(table, node)?;
+        let page_size = self.opts.batch_size.max(1);
+        let mut after: Option<Vec<Value>> = None;
+        loop {
+            if self.opts.cancel.is_cancelled() {
+                return Err(ExportError::Cancelled);
+            }
+            let page = snap
+                .select(&Select {
+                    table: table.name,
+                    columns: &columns,
+                    filter: link_filter_eq(node, root_id),
+                    type_eq: link_type(node),
+                    order: &[],
+                    after: after.as_deref(),
+                    limit: Some(page_size),
+                })
+                .await?;
+            let full = page.len() >= page_size;
+            for row in &page {
+                if !self.hooks.include(node.name, node.table, row)? {
+                    if let Some(id) = row.first().and_then(Value::as_i64) {
+                        self.excluded[node.table].insert(id);
+                    }
+                }
+            }
+            after = page
+                .last()
+                .and_then(|r| r.first().cloned())
+                .map(|id| vec![id]);
+            if !full {
+                return Ok(());
+            }
+        }
     }
 
     fn add_upload(

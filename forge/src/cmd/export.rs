@@ -27,7 +27,7 @@ pub async fn run(args: &ExportArgs, json_output: bool) -> Result<Output, ForgeEr
     db.close().await;
     let summary = result?;
     let seconds = started.elapsed().as_secs_f64();
-    let human = format!(
+    let mut human = format!(
         "exported project {} ({} records, {} uploads) to {} ({} bytes) in {seconds:.2}s",
         args.project,
         summary.rows,
@@ -35,6 +35,11 @@ pub async fn run(args: &ExportArgs, json_output: bool) -> Result<Output, ForgeEr
         summary.archive.display(),
         summary.bytes
     );
+    for (relation, n) in &summary.withheld {
+        human.push_str(&format!(
+            "\nwithheld {n} record(s) of {relation}: they point at records this export leaves out"
+        ));
+    }
     Ok(Output {
         json: json!({
             "project_id": args.project,
@@ -43,6 +48,7 @@ pub async fn run(args: &ExportArgs, json_output: bool) -> Result<Output, ForgeEr
             "rows": summary.rows,
             "uploads": summary.uploads,
             "relations": summary.relations,
+            "withheld": summary.withheld,
             "seconds": seconds,
         }),
         human,
