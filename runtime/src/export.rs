@@ -550,10 +550,11 @@ impl Ctx<'_> {
                 .current
                 .and_then(|p| self.home.get(p))
                 .is_some_and(|tables| tables.contains(&target));
-            if let Some(set) = &self.exported[target] {
-                if !pending && !set.contains(&value) {
-                    return false;
-                }
+            if let Some(set) = &self.exported[target]
+                && !pending
+                && !set.contains(&value)
+            {
+                return false;
             }
         }
         true
@@ -588,10 +589,10 @@ impl Ctx<'_> {
                 .await?;
             let full = page.len() >= page_size;
             for row in &page {
-                if !self.hooks.include(node.name, node.table, row)? {
-                    if let Some(id) = row.first().and_then(Value::as_i64) {
-                        self.excluded[node.table].insert(id);
-                    }
+                if !self.hooks.include(node.name, node.table, row)?
+                    && let Some(id) = row.first().and_then(Value::as_i64)
+                {
+                    self.excluded[node.table].insert(id);
                 }
             }
             after = page
