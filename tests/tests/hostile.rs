@@ -174,13 +174,15 @@ async fn hostile_archives(kind: Kind) {
     })
     .await;
 
-    // A row the database refuses (the same user a member twice): the error comes from the
-    // database at the last write, after the upload files were staged.
-    let twice_a_member = crafted(&t, &dir, "twice-a-member", |c| {
-        let members = c.relation_mut("project_members");
-        let mut copy = members[0].clone();
+    // A row the database refuses (two issues with one `iid`, against unique(project_id, iid)):
+    // the error comes from the database at the last write, after the upload files were staged.
+    // (A member listed twice no longer does: memberships that collide are dropped with a warning.)
+    let twice_a_member = crafted(&t, &dir, "twice-an-iid", |c| {
+        let issues = c.relation_mut("issues");
+        let mut copy = issues[0].clone();
+        copy.retain(|_, v| !v.is_array() && !v.is_object());
         copy.insert("id".into(), 999_999_999.into());
-        members.push(copy);
+        issues.push(copy);
     });
     rejected_in_transaction(&t, &twice_a_member, "a row the database refuses", |e| {
         matches!(e, ImportError::Backend(_))

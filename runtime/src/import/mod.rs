@@ -916,7 +916,9 @@ impl<'a> Run<'a> {
                 if let Some(upload) = &table.upload
                     && upload.path_column == name
                 {
-                    return self.upload_path(raw, obj, path, at).map(Resolved::Value);
+                    return self
+                        .upload_path(raw, obj, new_id, path, at)
+                        .map(Resolved::Value);
                 }
                 let mut v = decode(raw)?;
                 if table.access_level == Some(name)
@@ -935,6 +937,7 @@ impl<'a> Run<'a> {
         &mut self,
         raw: Option<&Json>,
         obj: &Map<String, Json>,
+        row_id: i64,
         path: &str,
         at: &At,
     ) -> Result<Value, ImportError> {
@@ -947,7 +950,9 @@ impl<'a> Run<'a> {
         let root_table = self.plan.tables[self.root_table].name;
         let root_id = self.root_id;
         let staging = self.staging.as_mut().ok_or(UploadError::NoDirectory)?;
-        Ok(Value::Text(staging.want(root_table, root_id, sha, old)))
+        Ok(Value::Text(
+            staging.want(root_table, root_id, row_id, sha, old),
+        ))
     }
 
     fn existing_key(&self, table: &Table, obj: &Map<String, Json>) -> String {

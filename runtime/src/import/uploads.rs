@@ -85,12 +85,15 @@ impl Staging {
         self.received.insert(sha256);
     }
 
-    /// The new relative path for an uploaded file: `<root table>/<root id>/<sha256>/<file name>`.
-    /// Only a sanitized base name of the old path survives, so an archive cannot aim anywhere else.
+    /// The new relative path for an uploaded file: `<root table>/<root id>/<row id>/<file name>` —
+    /// one file per upload row, even when rows share content (hard-linked where possible), so the
+    /// app deleting one row's file never takes another's. Only a sanitized base name of the old
+    /// path survives, so an archive cannot aim anywhere else.
     pub(crate) fn want(
         &mut self,
         root_table: &str,
         root_id: i64,
+        row_id: i64,
         sha256: &str,
         old_path: &str,
     ) -> String {
@@ -109,7 +112,7 @@ impl Staging {
         let name = if clean.is_empty() { "file" } else { clean };
         let top = PathBuf::from(root_table).join(root_id.to_string());
         self.owned_top = Some(top);
-        let rel = format!("{root_table}/{root_id}/{sha256}/{name}");
+        let rel = format!("{root_table}/{root_id}/{row_id}/{name}");
         self.wanted.insert(rel.clone(), sha256.to_string());
         rel
     }
@@ -184,12 +187,12 @@ mod tests {
         let sha = "ab".repeat(32);
         Staging::receive(&s.blob_dir(), &sha, &mut &b"hello"[..]).unwrap();
         s.mark_received(sha.clone());
-        let rel = s.want("projects", 7, &sha, "../../etc/pa ss\\..wd");
-        assert_eq!(rel, format!("projects/7/{sha}/wd"));
-        let spaced = s.want("projects", 7, &sha, "dir/my file (1).txt");
-        assert_eq!(spaced, format!("projects/7/{sha}/my_file__1_.txt"));
-        let rel2 = s.want("projects", 7, &sha, "..");
-        assert_eq!(rel2, format!("projects/7/{sha}/file"));
+        let rel = s.want("projects", 7, 1, &sha, "../../etc/pa ss\\..wd");
+        assert_eq!(rel, "projects/7/1/wd");
+        let spaced = s.want("projects", 7, 2, &sha, "dir/my file (1).txt");
+        assert_eq!(spaced, "projects/7/2/my_file__1_.txt");
+        let rel2 = s.want("projects", 7, 3, &sha, "..");
+        assert_eq!(rel2, "projects/7/3/file");
         assert_eq!(s.place().unwrap(), 3);
         assert_eq!(std::fs::read(root.path().join(&rel)).unwrap(), b"hello");
         s.unplace();
@@ -207,7 +210,7 @@ mod tests {
     fn missing_blob_is_an_error() {
         let root = tempfile::tempdir().unwrap();
         let mut s = Staging::new(root.path()).unwrap();
-        s.want("projects", 1, &"cd".repeat(32), "a.txt");
+        s.want("projects", 1, 1, &"cd".repeat(32), "a.txt");
         assert!(matches!(s.place(), Err(UploadError::Missing { .. })));
     }
 }
