@@ -42,7 +42,7 @@ impl Bars {
             .or_insert_with(|| {
                 let bar = self.multi.add(ProgressBar::new(p.total.unwrap_or(0)));
                 let style = ProgressStyle::with_template(
-                    "{prefix:>8} {msg:<28} [{bar:30}] {pos:>9}/{len:<9} {per_sec}",
+                    "{prefix:>8} {msg:<28} [{bar:30}] {human_pos:>9}/{human_len:<9} {elapsed}",
                 )
                 .map(|s| s.progress_chars("=> "))
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
