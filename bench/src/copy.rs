@@ -11,7 +11,7 @@
 //!   kept as they are (no remapping: the target is empty and its users have the source's ids).
 //!
 //! The timer covers everything from `BEGIN` to the last file closed / `COMMIT`. The connection
-//! has `TCP_NODELAY` set, as libpq sets it (see [`crate::nodelay`]).
+//! has `TCP_NODELAY` set, as libpq sets it (hoist sets it on every connection it opens).
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -80,8 +80,6 @@ pub async fn copy_out(
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .await
         .map_err(BenchError::db("BEGIN (COPY out)", database))?;
-    let sockets = crate::nodelay::enable_on_open_sockets();
-    tracing::debug!(sockets, "TCP_NODELAY set");
     let mut raw_bytes = 0u64;
     let mut compressed_bytes = 0u64;
     let mut files = Vec::new();
@@ -173,8 +171,6 @@ pub async fn copy_in(
         .begin()
         .await
         .map_err(BenchError::db("BEGIN (COPY in)", database))?;
-    let sockets = crate::nodelay::enable_on_open_sockets();
-    tracing::debug!(sockets, "TCP_NODELAY set");
     let mut rows = Vec::new();
     for (index, path) in &out.files {
         let table_started = Instant::now();

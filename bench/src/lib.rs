@@ -28,7 +28,6 @@ pub mod django;
 mod error;
 pub mod forge_child;
 pub mod machine;
-pub mod nodelay;
 pub mod options;
 pub mod report;
 pub mod run;

@@ -39,6 +39,7 @@ mod error;
 mod exec;
 mod introspect;
 mod mysql;
+mod nodelay;
 mod postgres;
 mod sql;
 mod sqlite;

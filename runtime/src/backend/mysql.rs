@@ -64,10 +64,12 @@ pub(crate) async fn connect(url: &str) -> Result<MySqlPool, BackendError> {
     );
     let connect = async {
         probe::<MySqlConnection>(&options).await?;
+        let port = options.get_port();
         MySqlPoolOptions::new()
             .max_connections(8)
-            .after_connect(|conn, _meta| {
+            .after_connect(move |conn, _meta| {
                 Box::pin(async move {
+                    super::nodelay::enable_for_port(port);
                     for statement in SESSION_SETUP {
                         conn.execute(statement).await?;
                     }

@@ -49,8 +49,15 @@ pub(crate) async fn connect(url: &str) -> Result<PgPool, BackendError> {
     );
     let connect = async {
         probe::<PgConnection>(&options).await?;
+        let port = options.get_port();
         PgPoolOptions::new()
             .max_connections(8)
+            .after_connect(move |_conn, _meta| {
+                Box::pin(async move {
+                    super::nodelay::enable_for_port(port);
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
     };
