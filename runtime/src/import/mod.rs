@@ -11,6 +11,7 @@
 mod clean;
 mod ids;
 mod uploads;
+mod writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use crate::progress::{CancellationToken, Phase, ProgressSink};
 use crate::value::{LogicalType, Row, Value, from_json};
 use ids::{IdMap, IdPool, Lookup};
 use uploads::Staging;
+use writer::{Batch, Columns, Writer};
 
 /// Who imports: decides how user references are mapped and how far access levels may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +68,7 @@ impl ImportOptions {
         ImportOptions {
             actor,
             uploads_dir: None,
-            batch_size: 2000,
+            batch_size: 10_000,
             limits: Limits::default(),
             root_overrides: Vec::new(),
             cancel: CancellationToken::new(),
@@ -164,6 +166,8 @@ pub enum ImportError {
     Injected(String),
     #[error("the archive reader stopped unexpectedly: {0}")]
     Reader(String),
+    #[error("the database writer stopped unexpectedly: {0}")]
+    Writer(String),
 }
 
 /// Import the archive at `archive` as a new tenant.
@@ -320,16 +324,18 @@ impl At {
 struct Run<'a> {
     plan: &'static Plan,
     opts: &'a ImportOptions,
-    tx: Option<ImportTx>,
+    writer: Writer,
     staging: Option<Staging>,
     root_table: usize,
     root_id: i64,
     maps: Vec<Option<IdMap>>,
     pools: Vec<IdPool>,
     /// Insert column lists per table: exported columns, then token columns.
-    columns: Vec<Vec<(&'static str, LogicalType)>>,
+    columns: Vec<Columns>,
     buffers: Vec<Vec<Row>>,
     buffered: usize,
+    /// About how many bytes the buffered rows hold.
+    buffered_bytes: usize,
     users: HashMap<i64, i64>,
     user_lines: Vec<Map<String, Json>>,
     pending_root: Option<Map<String, Json>>,
@@ -362,7 +368,8 @@ impl<'a> Run<'a> {
                     .iter()
                     .map(|c| (c.name, c.ty))
                     .chain(t.tokens.iter().map(|tok| (*tok, LogicalType::Text)))
-                    .collect()
+                    .collect::<Vec<_>>()
+                    .into()
             })
             .collect();
         let totals = verified
@@ -374,7 +381,7 @@ impl<'a> Run<'a> {
         Run {
             plan,
             opts,
-            tx: Some(tx),
+            writer: Writer::new(tx),
             staging,
             root_table: plan.root.table,
             root_id: 0,
@@ -383,6 +390,7 @@ impl<'a> Run<'a> {
             columns,
             buffers: plan.tables.iter().map(|_| Vec::new()).collect(),
             buffered: 0,
+            buffered_bytes: 0,
             users: HashMap::new(),
             user_lines: Vec::new(),
             pending_root: None,
@@ -398,9 +406,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn tx(&mut self) -> &mut ImportTx {
-        // Present from `new` until `commit`/`abort`, which consume the run.
-        self.tx.as_mut().expect("import transaction is open")
+    /// The transaction, once the batch being written is written.
+    async fn tx(&mut self) -> Result<&mut ImportTx, ImportError> {
+        self.writer.tx().await
     }
 
     fn warn(&mut self, relation: &str, key: &str, reason: WarningReason) {
@@ -413,7 +421,10 @@ impl<'a> Run<'a> {
     async fn execute(&mut self, verified: VerifiedArchive, scan: Scan) -> Result<(), ImportError> {
         // Fresh ids: the root first, then every mapped table in one call each.
         let root_table = self.plan.tables[self.root_table].name;
-        self.root_id = first(self.tx().allocate_ids(root_table, 1).await?, root_table)?;
+        self.root_id = first(
+            self.tx().await?.allocate_ids(root_table, 1).await?,
+            root_table,
+        )?;
         for (i, ids) in scan.into_iter().enumerate() {
             let Some(ids) = ids else { continue };
             let mut map = IdMap::new(ids);
@@ -421,7 +432,7 @@ impl<'a> Run<'a> {
                 Vec::new()
             } else {
                 let name = self.plan.tables[i].name;
-                self.tx().allocate_ids(name, map.len()).await?
+                self.tx().await?.allocate_ids(name, map.len()).await?
             };
             map.assign(fresh);
             self.maps[i] = Some(map);
@@ -506,7 +517,9 @@ impl<'a> Run<'a> {
                             .progress
                             .emit(Phase::Import, node.name, done, total);
                     }
-                    if self.buffered >= self.opts.batch_size.max(1) {
+                    if self.buffered >= self.opts.batch_size.max(1)
+                        || self.buffered_bytes >= BATCH_BYTES
+                    {
                         self.flush().await?;
                     }
                 }
@@ -578,6 +591,7 @@ impl<'a> Run<'a> {
                     };
                     if let Some(found) = self
                         .tx()
+                        .await?
                         .find_id(users.table, &[(*key, Value::Text(v.clone()))])
                         .await?
                     {
@@ -728,6 +742,7 @@ impl<'a> Run<'a> {
             for _ in table.tokens {
                 row.push(Value::Text(new_token()));
             }
+            self.buffered_bytes += row_bytes(&row);
             self.buffers[node.table].push(row);
             self.buffered += 1;
             if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_mut()) {
@@ -798,7 +813,7 @@ impl<'a> Run<'a> {
         }
         let name = self.plan.tables[table].name;
         let chunk = self.opts.batch_size.clamp(16, 10_000);
-        let ids = self.tx().allocate_ids(name, chunk).await?;
+        let ids = self.tx().await?.allocate_ids(name, chunk).await?;
         self.pools[table].refill(ids);
         self.pools[table]
             .pop()
@@ -984,7 +999,7 @@ impl<'a> Run<'a> {
             filter.push((m, v));
         }
         // Rows still buffered are not in the database yet; the cache covers them.
-        Ok(self.tx().find_id(table.name, &filter).await?)
+        Ok(self.tx().await?.find_id(table.name, &filter).await?)
     }
 
     fn report_dropped(&mut self, node: &Node, table: &Table, obj: &Map<String, Json>, path: &str) {
@@ -1046,32 +1061,34 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Write every buffered row, tables in plan order (parents before children).
+    /// Hand every buffered row to the writer, tables in plan order (parents before children).
+    /// Returns once the previous batch is written; this one is written while the import goes on.
     async fn flush(&mut self) -> Result<(), ImportError> {
         if self.buffered == 0 {
             return Ok(());
         }
-        for i in 0..self.buffers.len() {
-            if self.buffers[i].is_empty() {
+        let mut batch: Batch = Vec::new();
+        for (i, buffer) in self.buffers.iter_mut().enumerate() {
+            if buffer.is_empty() {
                 continue;
             }
-            let rows = std::mem::take(&mut self.buffers[i]);
-            let name = self.plan.tables[i].name;
-            let columns = std::mem::take(&mut self.columns[i]);
-            let result = self.tx().insert(name, &columns, &rows).await;
-            self.columns[i] = columns;
-            result?;
+            let rows = std::mem::take(buffer);
             self.written += rows.len() as u64;
-            if let Some(limit) = self.opts.fail_after_rows
-                && self.written >= limit
-            {
-                return Err(ImportError::Injected(format!(
-                    "injected failure after {} rows",
-                    self.written
-                )));
-            }
+            batch.push((self.plan.tables[i].name, self.columns[i].clone(), rows));
         }
         self.buffered = 0;
+        self.buffered_bytes = 0;
+        self.writer.send(batch).await?;
+        if let Some(limit) = self.opts.fail_after_rows
+            && self.written >= limit
+        {
+            // Let the rows reach the database first, so the rollback has something to undo.
+            self.tx().await?;
+            return Err(ImportError::Injected(format!(
+                "injected failure after {} rows",
+                self.written
+            )));
+        }
         Ok(())
     }
 
@@ -1091,7 +1108,13 @@ impl<'a> Run<'a> {
             self.abort().await;
             return Err(ImportError::Cancelled);
         }
-        let tx = self.tx.take().expect("import transaction is open");
+        let tx = match self.writer.finish().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                self.abort().await;
+                return Err(e);
+            }
+        };
         if let Err(e) = tx.commit().await {
             if let Some(s) = self.staging.as_mut() {
                 s.unplace();
@@ -1123,16 +1146,28 @@ impl<'a> Run<'a> {
     }
 
     async fn abort(&mut self) {
-        if let Some(tx) = self.tx.take()
-            && let Err(e) = tx.rollback().await
-        {
-            // The connection is gone: the server rolls the transaction back itself.
-            tracing::warn!(error = %e, "rolling back the import failed");
-        }
+        self.writer.abort().await;
         if let Some(s) = self.staging.as_mut() {
             s.unplace();
         }
     }
+}
+
+/// Buffered rows are handed to the writer at this size (or at `batch_size` rows).
+const BATCH_BYTES: usize = 4 << 20;
+
+/// About how much memory a row holds (for batching, not accounting).
+fn row_bytes(row: &Row) -> usize {
+    row.iter()
+        .map(|v| {
+            16 + match v {
+                Value::Text(s) => s.len(),
+                Value::Bytes(b) => b.len(),
+                Value::Json(_) => 64,
+                _ => 0,
+            }
+        })
+        .sum()
 }
 
 /// Why the archive reader thread stopped early.
