@@ -68,7 +68,7 @@ impl ImportOptions {
         ImportOptions {
             actor,
             uploads_dir: None,
-            batch_size: 10_000,
+            batch_size: 5_000,
             limits: Limits::default(),
             root_overrides: Vec::new(),
             cancel: CancellationToken::new(),
@@ -440,17 +440,17 @@ impl<'a> Run<'a> {
 
         // Stream the archive on a blocking thread; records come through a bounded channel.
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Event, ImportError>>(256);
-        let blob_dir = self.staging.as_ref().map(Staging::blob_dir);
+        let blobs = self.staging.as_ref().map(Staging::blob_sink).transpose()?;
         let reader = tokio::task::spawn_blocking(move || {
             let events = sender.clone();
             let on_event = |ev: Event| -> Result<(), Stop> {
                 events.blocking_send(Ok(ev)).map_err(|_| Stop::Closed)
             };
             let on_upload = |sha: &str, data: &mut dyn std::io::Read| -> Result<(), Stop> {
-                let dir = blob_dir
-                    .as_deref()
+                let sink = blobs
+                    .as_ref()
                     .ok_or(Stop::Upload(UploadError::NoDirectory))?;
-                Staging::receive(dir, sha, data).map_err(Stop::Upload)
+                sink.receive(sha, data).map_err(Stop::Upload)
             };
             let failure = match stream(&verified, on_event, on_upload) {
                 Ok(()) | Err(StreamError::Sink(Stop::Closed)) => None,
@@ -1160,12 +1160,13 @@ const BATCH_BYTES: usize = 4 << 20;
 fn row_bytes(row: &Row) -> usize {
     row.iter()
         .map(|v| {
-            16 + match v {
-                Value::Text(s) => s.len(),
-                Value::Bytes(b) => b.len(),
-                Value::Json(_) => 64,
-                _ => 0,
-            }
+            std::mem::size_of::<Value>()
+                + match v {
+                    Value::Text(s) => s.len(),
+                    Value::Bytes(b) => b.len(),
+                    Value::Json(_) => 64,
+                    _ => 0,
+                }
         })
         .sum()
 }
