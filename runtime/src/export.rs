@@ -5,7 +5,7 @@
 //! from typed values into spooled archive members. Memory is bounded by the page size times the
 //! fan-out of one page, never by the size of the tenant.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -17,6 +17,7 @@ use crate::archive::{
 };
 use crate::backend::{BackendError, Database, Filter, Select, Snapshot};
 use crate::hooks::{HookError, Hooks};
+use crate::idset::IdSet;
 use crate::plan::{Cardinality, Link, Node, Plan, Role, Table};
 use crate::progress::{CancellationToken, Phase, ProgressSink};
 use crate::value::{LogicalType, Row, Value, format_timestamp};
@@ -160,9 +161,9 @@ async fn export_in(
         exported: plan
             .tables
             .iter()
-            .map(|t| t.needs_id_map.then(HashSet::new))
+            .map(|t| t.needs_id_map.then(IdSet::new))
             .collect(),
-        excluded: plan.tables.iter().map(|_| HashSet::new()).collect(),
+        excluded: plan.tables.iter().map(|_| IdSet::new()).collect(),
         home: root_node
             .children
             .iter()
@@ -367,9 +368,10 @@ struct Ctx<'a> {
     /// The root row's id: a reference to the root table must point at it.
     root_id: i64,
     /// Ids written so far, for tables other records reference (`needs_id_map`).
-    exported: Vec<Option<HashSet<i64>>>,
+    /// Compressed bitmaps: a few bits per id, so they stay small however large the tenant.
+    exported: Vec<Option<IdSet>>,
     /// Ids left out: by the export policy, or because they point at something left out.
-    excluded: Vec<HashSet<i64>>,
+    excluded: Vec<IdSet>,
     /// Per top-level relation (by position in `root.children`), the tables of its subtree.
     home: Vec<BTreeSet<usize>>,
     /// The top-level relation being exported.
@@ -542,7 +544,7 @@ impl Ctx<'_> {
                 }
                 continue;
             }
-            if self.excluded[target].contains(&value) {
+            if self.excluded[target].contains(value) {
                 return false;
             }
             // Tables of relations already written are complete: what is not there never will be.
@@ -552,7 +554,7 @@ impl Ctx<'_> {
                 .is_some_and(|tables| tables.contains(&target));
             if let Some(set) = &self.exported[target]
                 && !pending
-                && !set.contains(&value)
+                && !set.contains(value)
             {
                 return false;
             }

@@ -10,6 +10,7 @@ mod events;
 pub mod export;
 pub mod guards;
 pub mod hooks;
+mod idset;
 pub mod import;
 pub mod plan;
 pub mod progress;

@@ -191,7 +191,8 @@ mod backend {
         let ids = tx
             .allocate_ids("things", payloads.len())
             .await
-            .expect("ids");
+            .expect("ids")
+            .to_vec();
         let rows: Vec<Row> = ids
             .iter()
             .zip(payloads)
@@ -240,7 +241,7 @@ mod backend {
 
         // Explicit rollback.
         let mut tx = db.begin_import().await.expect("begin");
-        let ids = tx.allocate_ids("things", 3).await.expect("ids");
+        let ids = tx.allocate_ids("things", 3).await.expect("ids").to_vec();
         tx.insert("things", cols, &make(&ids))
             .await
             .expect("insert");
@@ -253,7 +254,7 @@ mod backend {
         // Dropped without commit (error path, cancellation): rolled back too.
         {
             let mut tx = db.begin_import().await.expect("begin");
-            let ids = tx.allocate_ids("things", 3).await.expect("ids");
+            let ids = tx.allocate_ids("things", 3).await.expect("ids").to_vec();
             tx.insert("things", cols, &make(&ids))
                 .await
                 .expect("insert");
@@ -265,7 +266,7 @@ mod backend {
 
         // A failing statement leaves the transaction to roll back as a whole.
         let mut tx = db.begin_import().await.expect("begin");
-        let ids = tx.allocate_ids("things", 2).await.expect("ids");
+        let ids = tx.allocate_ids("things", 2).await.expect("ids").to_vec();
         tx.insert("things", cols, &make(&ids))
             .await
             .expect("insert");
@@ -285,7 +286,7 @@ mod backend {
 
         // Commit persists, visible from a new connection pool.
         let mut tx = db.begin_import().await.expect("begin");
-        let ids = tx.allocate_ids("things", 4).await.expect("ids");
+        let ids = tx.allocate_ids("things", 4).await.expect("ids").to_vec();
         tx.insert("things", cols, &make(&ids))
             .await
             .expect("insert");
@@ -318,6 +319,10 @@ mod backend {
         assert!(tx.allocate_ids("things", 0).await.expect("none").is_empty());
         let a = tx.allocate_ids("things", 5).await.expect("ids");
         let b = tx.allocate_ids("things", 1000).await.expect("ids");
+        // Nobody else draws ids meanwhile: one run each.
+        assert_eq!(a.runs().len(), 1, "{kind:?}: {:?}", a.runs());
+        assert_eq!(b.runs().len(), 1, "{kind:?}: {:?}", b.runs());
+        let (a, b) = (a.to_vec(), b.to_vec());
         assert_eq!(a.len(), 5);
         assert_eq!(b.len(), 1000);
         let all: Vec<i64> = a.iter().chain(&b).copied().collect();
@@ -344,7 +349,7 @@ mod backend {
 
         // A second import continues above everything.
         let mut tx = db.begin_import().await.expect("begin");
-        let c = tx.allocate_ids("things", 3).await.expect("ids");
+        let c = tx.allocate_ids("things", 3).await.expect("ids").to_vec();
         assert!(c[0] > *all.last().expect("ids"), "{c:?}");
         tx.rollback().await.expect("rollback");
 
@@ -364,7 +369,19 @@ mod backend {
                 t1.allocate_ids("things", 5000),
                 t2.allocate_ids("things", 5000)
             );
-            for id in r1.expect("ids").into_iter().chain(r2.expect("ids")) {
+            let (r1, r2) = (r1.expect("ids"), r2.expect("ids"));
+            assert_eq!((r1.len(), r2.len()), (5000, 5000));
+            for r in [&r1, &r2] {
+                // Interleaved nextval calls split the ids into runs, ascending and apart.
+                assert!(
+                    r.runs()
+                        .windows(2)
+                        .all(|w| w[0].0 + (w[0].1 as i64) < w[1].0),
+                    "{:?}",
+                    r.runs()
+                );
+            }
+            for id in r1.into_iter().chain(r2) {
                 assert!(seen.insert(id), "id {id} handed out twice");
             }
             t1.rollback().await.expect("rollback");
@@ -392,7 +409,11 @@ mod backend {
                 .collect()
         };
         let mut first = db.begin_import().await.expect("begin");
-        let ids1 = first.allocate_ids("things", 100).await.expect("ids");
+        let ids1 = first
+            .allocate_ids("things", 100)
+            .await
+            .expect("ids")
+            .to_vec();
         first
             .insert("things", &COLS[..3], &rows(&ids1, 1))
             .await
@@ -401,7 +422,7 @@ mod backend {
         let other = db.clone();
         let second = tokio::spawn(async move {
             let mut tx = other.begin_import().await.expect("begin second");
-            let ids = tx.allocate_ids("things", 100).await.expect("ids");
+            let ids = tx.allocate_ids("things", 100).await.expect("ids").to_vec();
             tx.insert("things", &COLS[..3], &rows(&ids, 2))
                 .await
                 .expect("insert second");
@@ -503,7 +524,7 @@ mod backend {
             return;
         };
         let mut tx = db.begin_import().await.expect("begin");
-        let ids = tx.allocate_ids("things", 60).await.expect("ids");
+        let ids = tx.allocate_ids("things", 60).await.expect("ids").to_vec();
         let rows = fixture_rows(&ids);
         tx.insert("things", COLS, &rows).await.expect("insert");
         tx.commit().await.expect("commit");
@@ -680,7 +701,7 @@ mod backend {
             return;
         };
         let mut tx = db.begin_import().await.expect("begin");
-        let ids = tx.allocate_ids("things", 12).await.expect("ids");
+        let ids = tx.allocate_ids("things", 12).await.expect("ids").to_vec();
         let rows = fixture_rows(&ids);
         tx.insert("things", COLS, &rows).await.expect("insert");
 
@@ -795,7 +816,7 @@ mod backend {
             .begin_import()
             .await
             .expect("begin while a snapshot is open");
-        let ids = tx.allocate_ids("things", 2).await.expect("ids");
+        let ids = tx.allocate_ids("things", 2).await.expect("ids").to_vec();
         tx.insert("things", cols, &[row(ids[0]), row(ids[1])])
             .await
             .expect("insert");
@@ -1237,7 +1258,7 @@ mod backend {
             .await
             .expect("ddl");
         let mut tx = db.begin_import().await.expect("begin");
-        let ids = tx.allocate_ids("things", 1).await.expect("ids");
+        let ids = tx.allocate_ids("things", 1).await.expect("ids").to_vec();
         tx.insert(
             "things",
             &COLS[..3],

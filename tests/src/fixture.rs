@@ -218,7 +218,6 @@ impl Instance {
             .await
             .unwrap_or_else(|e| panic!("allocating a user id: {e}"))
             .first()
-            .copied()
             .unwrap_or_else(|| panic!("no user id allocated"));
         let row = vec![
             Value::Int(id),

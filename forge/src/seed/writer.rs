@@ -178,5 +178,5 @@ async fn allocate(
             reason: format!("asked for {n} ids, the database gave {}", ids.len()),
         });
     }
-    Ok(ids)
+    Ok(ids.to_vec())
 }

@@ -17,7 +17,7 @@
 //! let mut tx = db.begin_import().await?;
 //! let ids = tx.allocate_ids("labels", 2).await?;
 //! let rows: Vec<Vec<Value>> =
-//!     ids.iter().map(|id| vec![Value::Int(*id), Value::Text("bug".into())]).collect();
+//!     ids.iter().map(|id| vec![Value::Int(id), Value::Text("bug".into())]).collect();
 //! tx.insert("labels", &cols, &rows).await?;
 //! tx.commit().await?;
 //!
@@ -41,6 +41,7 @@ mod introspect;
 mod mysql;
 mod nodelay;
 mod postgres;
+mod ranges;
 mod sql;
 mod sqlite;
 #[doc(hidden)]
@@ -53,6 +54,7 @@ use sqlx::{MySql, MySqlPool, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use self::error::BackendError;
 use self::error::redact_url;
+pub use self::ranges::{IdRanges, Ids, RangeError};
 use crate::plan::OrderBy;
 use crate::schema::Schema;
 use crate::value::{LogicalType, Row, Value};
@@ -353,15 +355,18 @@ impl ImportTx {
         self.tx.dialect()
     }
 
-    /// `n` fresh primary keys for `table`, ascending and unique against concurrent writers.
+    /// `n` fresh primary keys for `table`, ascending and unique against concurrent writers, as runs
+    /// of consecutive ids.
     ///
-    /// PostgreSQL draws them from the id column's sequence (serial or identity). SQLite holds the
-    /// write lock and counts up from `MAX(id)` / `sqlite_sequence`, read once per table per
-    /// transaction. MySQL counts up from `MAX(id)` read with `FOR UPDATE` (see the caveat in the
-    /// MySQL backend docs: application inserts racing an import can hit a duplicate key).
-    pub async fn allocate_ids(&mut self, table: &str, n: usize) -> Result<Vec<i64>, BackendError> {
+    /// PostgreSQL draws them from the id column's sequence (serial or identity) and folds them into
+    /// runs on the server (one round trip, one row per run: a single run unless concurrent writers
+    /// drew from the sequence at the same time). SQLite holds the write lock and counts up from
+    /// `MAX(id)` / `sqlite_sequence`, read once per table per transaction. MySQL counts up from
+    /// `MAX(id)` read with `FOR UPDATE` (see the caveat in the MySQL backend docs: application
+    /// inserts racing an import can hit a duplicate key). Both give one run.
+    pub async fn allocate_ids(&mut self, table: &str, n: usize) -> Result<IdRanges, BackendError> {
         if n == 0 {
-            return Ok(Vec::new());
+            return Ok(IdRanges::new());
         }
         let next = match (&mut self.tx, self.next_ids.get(table)) {
             (Tx::Postgres(tx), _) => return postgres::allocate_ids(tx, table, n).await,
@@ -373,8 +378,10 @@ impl ImportTx {
             .ok()
             .and_then(|n| next.checked_add(n))
             .ok_or_else(|| BackendError::invalid(table, format!("cannot allocate {n} more ids")))?;
+        let ranges = IdRanges::run(next, n as u64)
+            .map_err(|e| BackendError::invalid(table, format!("cannot allocate ids: {e}")))?;
         self.next_ids.insert(table.to_owned(), end);
-        Ok((next..end).collect())
+        Ok(ranges)
     }
 
     /// Bulk insert `rows` (explicit ids included) into `columns` of `table`. PostgreSQL uses

@@ -3,8 +3,9 @@
 //! * Export snapshot: `BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY`, snapshot taken at once;
 //!   concurrent writers keep going and are not seen.
 //! * Import: one `BEGIN` … `COMMIT`; ids from the table's own sequence
-//!   (`nextval(pg_get_serial_sequence(…))` over `generate_series`, serial and identity alike), so
-//!   they never collide with concurrent writers; rows loaded with `COPY … FROM STDIN` (text format,
+//!   (`nextval(pg_get_serial_sequence(…))` over `generate_series`, serial and identity alike,
+//!   folded into runs of consecutive ids on the server), so they never collide with concurrent
+//!   writers; rows loaded with `COPY … FROM STDIN` (text format,
 //!   see [`super::copy`]); deferred references set with one `UPDATE … FROM unnest(…)`.
 //! * `IN` filters bind one array: `= ANY($1)`.
 //! * Reading: int2/int4/int8 → integer; real/double/numeric → float (selected as `float8`);
@@ -26,7 +27,7 @@ use sqlx::{Arguments, AssertSqlSafe, Postgres, Row as _, Transaction, TypeInfo, 
 use super::error::{BackendError, DecodeFailure, redact_url};
 use super::exec::{Driver, probe};
 use super::sql::{self, Bind, Statement, quote_ident};
-use super::{Dialect, copy};
+use super::{Dialect, IdRanges, copy};
 use crate::value::{LogicalType, Row, Value};
 
 /// COPY data is sent in messages of about this size.
@@ -90,29 +91,46 @@ pub(crate) async fn begin_import(
         .map_err(|e| BackendError::query("begin import", "transaction", e))
 }
 
-/// `n` values of the sequence behind `table.id`, ascending.
+/// `n` values of the sequence behind `table.id`, ascending, folded into runs of consecutive values
+/// by the server (gaps and islands: `v - row_number()` is constant along a run), so one round trip
+/// brings back a handful of rows however large `n` is.
 pub(crate) async fn allocate_ids(
     conn: &mut PgConnection,
     table: &str,
     n: usize,
-) -> Result<Vec<i64>, BackendError> {
+) -> Result<IdRanges, BackendError> {
     let count = i64::try_from(n)
         .map_err(|_| BackendError::invalid(table, format!("cannot allocate {n} ids at once")))?;
-    let ids: Vec<Option<i64>> = sqlx::query_scalar(
-        "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1::int8, $2)",
+    // Without a sequence `nextval(NULL)` is NULL: one run with a NULL start.
+    let runs: Vec<(Option<i64>, i64)> = sqlx::query_as(
+        "SELECT min(v), count(*) FROM (\
+           SELECT v, v - row_number() OVER (ORDER BY v) AS g FROM (\
+             SELECT nextval(pg_get_serial_sequence($1, 'id')) AS v \
+             FROM generate_series(1::int8, $2)\
+           ) a\
+         ) b GROUP BY g ORDER BY 1",
     )
     .bind(quote_ident(Dialect::Postgres, table))
     .bind(count)
     .fetch_all(conn)
     .await
     .map_err(|e| BackendError::query("allocate ids", table, e))?;
-    let mut ids: Vec<i64> =
-        ids.into_iter()
-            .collect::<Option<_>>()
-            .ok_or_else(|| BackendError::NoSequence {
-                table: table.to_owned(),
-            })?;
-    ids.sort_unstable();
+    let mut ids = IdRanges::new();
+    for (start, len) in runs {
+        let start = start.ok_or_else(|| BackendError::NoSequence {
+            table: table.to_owned(),
+        })?;
+        let len = u64::try_from(len)
+            .map_err(|_| BackendError::invalid(table, format!("negative run length {len}")))?;
+        ids.push(start, len)
+            .map_err(|e| BackendError::invalid(table, format!("sequence values: {e}")))?;
+    }
+    if ids.len() != n {
+        return Err(BackendError::invalid(
+            table,
+            format!("asked for {n} ids, the sequence gave {}", ids.len()),
+        ));
+    }
     Ok(ids)
 }
 

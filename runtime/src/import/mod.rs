@@ -1,8 +1,10 @@
 //! The import engine: one archive into one transaction, with fresh ids everywhere.
 //!
 //! 1. **Verify** the archive (structure, limits, VERSION, manifest, checksums) — no database yet.
-//! 2. **Scan** it for the ids of tables that are referenced from elsewhere ([`ids::IdMap`]).
-//! 3. In **one transaction**: allocate fresh ids in bulk, stream the records, clean them, rewrite every
+//! 2. **Scan** it for the ids of tables that are referenced from elsewhere ([`ids::IdMap`]) and the
+//!    number of records of every table.
+//! 3. In **one transaction**: reserve fresh ids for every table up front (one round trip per table,
+//!    none while records stream), stream the records, clean them, rewrite every
 //!    reference (parent links, references between sibling records, polymorphic ones, users), reuse
 //!    existing objects, reset tokens, cap access levels, and insert in batches in the plan's table
 //!    order. Records whose references point at rows not written yet wait until those rows are.
@@ -22,9 +24,10 @@ pub use clean::DropReason;
 pub use uploads::UploadError;
 
 use crate::archive::{ArchiveError, ArchiveReader, Limits, StreamError, VerifiedArchive};
-use crate::backend::{BackendError, Database, ImportTx};
+use crate::backend::{BackendError, Database, IdRanges, ImportTx};
 use crate::events::{Event, stream};
 use crate::export::UPLOAD_KEY;
+use crate::idset::IdSet;
 use crate::plan::{Cardinality, Link, Node, Plan, Role, Table};
 use crate::progress::{CancellationToken, Phase, ProgressSink};
 use crate::value::{LogicalType, Row, Value, from_json};
@@ -195,7 +198,7 @@ pub async fn import(
         return Err(ImportError::Cancelled);
     }
 
-    // 2. Scan for referenced ids.
+    // 2. Scan for referenced ids and record counts.
     let scan = scan_ids(plan, verified.clone()).await?;
 
     // 3. One transaction.
@@ -224,25 +227,35 @@ pub async fn import(
     }
 }
 
-/// Ids per table index, for tables with `needs_id_map`.
-type Scan = Vec<Option<Vec<i64>>>;
+/// What the scan learned, per table index.
+#[derive(Debug)]
+struct Scan {
+    /// The old ids of tables with `needs_id_map`.
+    ids: Vec<Option<IdSet>>,
+    /// Record objects anywhere in the tree: each takes at most one fresh id.
+    counts: Vec<u64>,
+}
 
-/// Read the archive once more to learn the ids of every table that needs an id map.
+/// Read the archive once more to learn the ids of every table that needs an id map, and how many
+/// records every table has.
 async fn scan_ids(plan: &'static Plan, verified: VerifiedArchive) -> Result<Scan, ImportError> {
     tokio::task::spawn_blocking(move || {
-        let mut ids: Scan = plan
-            .tables
-            .iter()
-            .map(|t| t.needs_id_map.then(Vec::new))
-            .collect();
+        let mut scan = Scan {
+            ids: plan
+                .tables
+                .iter()
+                .map(|t| t.needs_id_map.then(IdSet::new))
+                .collect(),
+            counts: vec![0; plan.tables.len()],
+        };
         let on_event = |ev: Event| -> Result<(), std::convert::Infallible> {
             match ev {
-                Event::Root(obj) => collect_ids(&plan.root, &Json::Object(obj), &mut ids),
+                Event::Root(obj) => collect_ids(&plan.root, &Json::Object(obj), &mut scan),
                 Event::Record {
                     relation, value, ..
                 } => {
                     if let Some(node) = plan.root.children.iter().find(|n| n.name == relation) {
-                        collect_ids(node, &Json::Object(value), &mut ids);
+                        collect_ids(node, &Json::Object(value), &mut scan);
                     }
                 }
                 _ => {}
@@ -253,27 +266,28 @@ async fn scan_ids(plan: &'static Plan, verified: VerifiedArchive) -> Result<Scan
             StreamError::Archive(e) => ImportError::Archive(e),
             StreamError::Sink(never) => match never {},
         })?;
-        Ok(ids)
+        Ok(scan)
     })
     .await
     .map_err(|e| ImportError::Reader(e.to_string()))?
 }
 
-fn collect_ids(node: &Node, value: &Json, ids: &mut Scan) {
+fn collect_ids(node: &Node, value: &Json, scan: &mut Scan) {
     let Json::Object(obj) = value else { return };
-    if let Some(list) = ids[node.table].as_mut()
+    scan.counts[node.table] += 1;
+    if let Some(set) = scan.ids[node.table].as_mut()
         && let Some(id) = obj.get("id").and_then(Json::as_i64)
     {
-        list.push(id);
+        set.insert(id);
     }
     for child in node.children {
         match obj.get(child.name) {
             Some(Json::Array(items)) => {
                 for item in items {
-                    collect_ids(child, item, ids);
+                    collect_ids(child, item, scan);
                 }
             }
-            Some(v @ Json::Object(_)) => collect_ids(child, v, ids),
+            Some(v @ Json::Object(_)) => collect_ids(child, v, scan),
             _ => {}
         }
     }
@@ -419,23 +433,40 @@ impl<'a> Run<'a> {
     }
 
     async fn execute(&mut self, verified: VerifiedArchive, scan: Scan) -> Result<(), ImportError> {
-        // Fresh ids: the root first, then every mapped table in one call each.
+        // Fresh ids, all before the first record: the root first, then every mapped table in the
+        // order of its old ids, then as many ids as the scan counted records for every other table
+        // (ids left over when records are reused are gaps in the sequence, nothing more).
         let root_table = self.plan.tables[self.root_table].name;
-        self.root_id = first(
-            self.tx().await?.allocate_ids(root_table, 1).await?,
-            root_table,
-        )?;
-        for (i, ids) in scan.into_iter().enumerate() {
-            let Some(ids) = ids else { continue };
-            let mut map = IdMap::new(ids);
-            let fresh = if map.len() == 0 {
-                Vec::new()
-            } else {
-                let name = self.plan.tables[i].name;
-                self.tx().await?.allocate_ids(name, map.len()).await?
-            };
-            map.assign(fresh);
+        self.root_id = first(self.allocate(self.root_table, 1).await?, root_table)?;
+        for (i, set) in scan.ids.into_iter().enumerate() {
+            let Some(set) = set else { continue };
+            let mut map = IdMap::new(set);
+            let fresh = self.allocate(i, map.len()).await?;
+            map.assign(fresh).map_err(|n| {
+                BackendError::invalid(
+                    self.plan.tables[i].name,
+                    format!("the database allocated the wrong number of ids (needed {n})"),
+                )
+            })?;
             self.maps[i] = Some(map);
+        }
+        for (i, &count) in scan.counts.iter().enumerate() {
+            if self.maps[i].is_some() {
+                continue;
+            }
+            // The root record has its id already.
+            let count = if i == self.root_table {
+                count.saturating_sub(1)
+            } else {
+                count
+            };
+            let n = usize::try_from(count).map_err(|_| {
+                BackendError::invalid(
+                    self.plan.tables[i].name,
+                    format!("cannot allocate {count} ids"),
+                )
+            })?;
+            self.pools[i] = IdPool::new(self.allocate(i, n).await?);
         }
 
         // Stream the archive on a blocking thread; records come through a bounded channel.
@@ -467,6 +498,20 @@ impl<'a> Run<'a> {
         drop(receiver);
         let _ = reader.await;
         result
+    }
+
+    /// `n` fresh ids for table `table` (none asked: no round trip).
+    async fn allocate(&mut self, table: usize, n: usize) -> Result<IdRanges, ImportError> {
+        if n == 0 {
+            return Ok(IdRanges::new());
+        }
+        let name = self.plan.tables[table].name;
+        let ids = self.tx().await?.allocate_ids(name, n).await?;
+        if ids.len() != n {
+            let reason = format!("asked for {n} ids, the database allocated {}", ids.len());
+            return Err(BackendError::invalid(name, reason).into());
+        }
+        Ok(ids)
     }
 
     async fn consume(
@@ -676,7 +721,7 @@ impl<'a> Run<'a> {
             // The new id.
             let new_id = match fixed_id {
                 Some(id) => id,
-                None => self.new_id(node.table, old_id, at, path).await?,
+                None => self.new_id(node.table, old_id, at, path)?,
             };
 
             // The row.
@@ -792,7 +837,7 @@ impl<'a> Run<'a> {
         })
     }
 
-    async fn new_id(
+    fn new_id(
         &mut self,
         table: usize,
         old_id: Option<i64>,
@@ -808,16 +853,12 @@ impl<'a> Run<'a> {
                 Lookup::Missing => Err(at.err(format!("{path}: id {old} changed between reads"))),
             };
         }
-        if let Some(id) = self.pools[table].pop() {
-            return Ok(id);
-        }
-        let name = self.plan.tables[table].name;
-        let chunk = self.opts.batch_size.clamp(16, 10_000);
-        let ids = self.tx().await?.allocate_ids(name, chunk).await?;
-        self.pools[table].refill(ids);
-        self.pools[table]
-            .pop()
-            .ok_or_else(|| at.err(format!("{name}: the database allocated no ids")))
+        // Reserved up front: one per record the scan counted.
+        self.pools[table].pop().ok_or_else(|| {
+            at.err(format!(
+                "{path}: more records than the scan counted (the archive changed between reads)"
+            ))
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1184,9 +1225,8 @@ enum Resolved {
     Wait(Value),
 }
 
-fn first(ids: Vec<i64>, table: &str) -> Result<i64, ImportError> {
-    ids.into_iter()
-        .next()
+fn first(ids: IdRanges, table: &str) -> Result<i64, ImportError> {
+    ids.first()
         .ok_or_else(|| ImportError::Reader(format!("the database allocated no id for {table}")))
 }
 
