@@ -14,6 +14,7 @@
 //! [`VerifiedArchive::stream`] into an [`EventSink`]; [`inspect`] describes an archive for
 //! display. The reader treats every archive as hostile: see [`reader`] for what it rejects.
 
+mod deflate;
 mod digest;
 mod error;
 mod json;

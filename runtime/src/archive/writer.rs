@@ -1,24 +1,28 @@
 //! The export side: [`ArchiveWriter`] builds one archive file.
 //!
-//! Tree members are spooled to a temporary directory next to the output while their sha256,
-//! size and line count are computed (tar needs each size up front); uploads are hashed, kept
-//! once per distinct content, and read again at [`ArchiveWriter::finish`]. `finish` streams the
-//! tar into a gzip encoder that runs on its own thread, writes `<output>.partial-<random>`,
+//! The archive is one gzip member wrapping a tar, but it is compressed while it is produced, not
+//! after (see [`deflate`](super::deflate)): a tree member's bytes go, in chunks, to a background
+//! compression thread that deflates each member into its own spool file (next to the output)
+//! while its sha256, size and line count are computed here (tar needs each size up front; the
+//! checksums are of the uncompressed bytes). Uploads are hashed, kept once per distinct content,
+//! and compressed in the background as soon as they are added (the thread reads the file again
+//! and checks it is unchanged). [`ArchiveWriter::finish`] then only assembles: gzip header, tar
+//! headers and padding compressed on the spot, the precompressed members and uploads copied as
+//! they are, end-of-archive blocks, gzip trailer (CRC-32 combined from the pieces'); it reads
+//! every upload once more to check it did not change, writes `<output>.partial-<random>`,
 //! fsyncs it and renames it over `output` atomically. Nothing is left behind on error or when
 //! the writer is dropped without `finish`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::mem;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread;
 
-use flate2::{Compression, GzBuilder};
 use serde::Serialize;
-use tempfile::{NamedTempFile, TempDir};
+use tempfile::TempDir;
 
+use super::deflate::{CHUNK, Deflater, GzipAssembler, Piece, UploadJob, read_upload};
 use super::digest::{DigestReader, MemberDigest, sha256_hex};
 use super::error::ArchiveError;
 use super::json::{self, RecordError};
@@ -28,10 +32,8 @@ use super::names::{
     self, MANIFEST_MEMBER, MemberKind, USERS_MEMBER, VERSION_MEMBER, is_valid_relation_name,
 };
 
-/// Size of the chunks handed to the compression thread.
-const CHUNK: usize = 256 * 1024;
-/// Chunks in flight between the tar writer and the compression thread.
-const CHUNKS_IN_FLIGHT: usize = 4;
+/// tar's block size.
+const BLOCK: u64 = 512;
 
 /// Options of [`ArchiveWriter::create`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +72,8 @@ pub struct ArchiveSummary {
 struct SpooledMember {
     name: String,
     kind: MemberKind,
+    /// Its compressed piece's id (and spool file).
+    piece: u64,
     path: PathBuf,
     info: MemberInfo,
 }
@@ -78,27 +82,36 @@ struct SpooledUpload {
     sha256: String,
     bytes: u64,
     source: PathBuf,
+    /// Its compressed piece's id.
+    piece: u64,
 }
 
 /// Writes one archive.
 ///
-/// Tree members ([`member`](Self::member)) are spooled to a temporary directory next to the
-/// output while their sha256, size and line count are computed; uploads
-/// ([`add_upload`](Self::add_upload)) are hashed and kept once per distinct content.
-/// [`finish`](Self::finish) streams the tar through gzip on its own thread into
-/// `<output>.partial-<random>`, fsyncs it and renames it to the output atomically. On any error,
-/// or if the writer is dropped without `finish`, the partial file and the spool directory are
-/// removed.
+/// Tree members ([`member`](Self::member)) are compressed by a background thread while they are
+/// written, into a temporary directory next to the output, and their sha256, size and line
+/// count are computed; uploads ([`add_upload`](Self::add_upload)) are hashed, kept once per
+/// distinct content and compressed in the background too. [`finish`](Self::finish) assembles
+/// the compressed pieces into one gzip member in `<output>.partial-<random>`, fsyncs it and
+/// renames it to the output atomically. On any error, or if the writer is dropped without
+/// `finish`, the partial file and the spool directory are removed.
 pub struct ArchiveWriter {
     output: PathBuf,
     dir: PathBuf,
     file_name: String,
     opts: WriterOptions,
+    /// Declared before `spool`: its thread is stopped before the spool directory is removed.
+    deflater: Deflater,
     spool: TempDir,
     spool_counter: u64,
+    /// Size of the chunks handed to the compression thread ([`CHUNK`]; smaller in tests).
+    chunk: usize,
     members: Vec<SpooledMember>,
     uploads: Vec<SpooledUpload>,
     upload_index: HashMap<String, usize>,
+    /// Tests: members are compressed into `/dev/full`.
+    #[cfg(test)]
+    fail_spool: bool,
 }
 
 impl std::fmt::Debug for ArchiveWriter {
@@ -153,17 +166,22 @@ impl ArchiveWriter {
             .prefix(&format!(".{file_name}.spool-"))
             .tempdir_in(&dir)
             .map_err(|e| ArchiveError::io("create a spool directory in", &dir, e))?;
+        let deflater = Deflater::start(opts.compression_level, output, spool.path())?;
         tracing::debug!(output = %output.display(), spool = %spool.path().display(), "archive writer created");
         Ok(ArchiveWriter {
             output: output.to_path_buf(),
             dir,
             file_name,
             opts,
+            deflater,
             spool,
             spool_counter: 0,
+            chunk: CHUNK,
             members: Vec::new(),
             uploads: Vec::new(),
             upload_index: HashMap::new(),
+            #[cfg(test)]
+            fail_spool: false,
         })
     }
 
@@ -182,11 +200,24 @@ impl ArchiveWriter {
         names::relation_member(&self.opts.root_relation, relation)
     }
 
-    fn spool_path(&mut self, what: &str) -> PathBuf {
+    /// A new id for a piece or spool file.
+    fn next_id(&mut self) -> u64 {
         self.spool_counter += 1;
-        self.spool
-            .path()
-            .join(format!("{what}-{:06}", self.spool_counter))
+        self.spool_counter
+    }
+
+    /// A new spool file's id and path.
+    fn spool_path(&mut self, what: &str) -> (u64, PathBuf) {
+        let id = self.next_id();
+        (id, self.spool.path().join(format!("{what}-{id:06}")))
+    }
+
+    /// Creates a new spool file.
+    fn spool_file(&mut self, what: &str) -> Result<(u64, PathBuf, File), ArchiveError> {
+        let (id, path) = self.spool_path(what);
+        let file =
+            File::create_new(&path).map_err(|e| ArchiveError::io("create spool file", &path, e))?;
+        Ok((id, path, file))
     }
 
     /// Opens a tree member for writing: `tree/<root>.json` (the root record, one JSON object),
@@ -214,24 +245,41 @@ impl ArchiveWriter {
                 name: name.to_owned(),
             });
         }
-        let path = self.spool_path("member");
-        let file =
-            File::create_new(&path).map_err(|e| ArchiveError::io("create spool file", &path, e))?;
+        let (piece, path, file) = self.spool_file("member")?;
+        #[cfg(test)]
+        let file = if self.fail_spool {
+            File::options()
+                .write(true)
+                .open("/dev/full")
+                .map_err(|e| ArchiveError::io("open", "/dev/full", e))?
+        } else {
+            file
+        };
+        if let Err(e) = self.deflater.open(piece, file, path.clone()) {
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
+        let buf = self.deflater.buffer(self.chunk);
         Ok(MemberWriter {
             writer: self,
             name: name.to_owned(),
+            root: (kind == MemberKind::RootRecord).then(Vec::new),
             kind,
+            piece,
             path,
-            out: Some(BufWriter::with_capacity(CHUNK, file)),
+            buf,
             digest: MemberDigest::default(),
             scratch: Vec::new(),
+            closed: false,
             finished: false,
         })
     }
 
-    /// Adds an upload file; returns its sha256. Content already added is kept once. The file is
-    /// read again at [`finish`](Self::finish), which fails with
-    /// [`ArchiveError::UploadChanged`] if its content changed meanwhile.
+    /// Adds an upload file; returns its sha256. Content already added is kept once. New content
+    /// is compressed in the background: the file is read again for that, and once more at
+    /// [`finish`](Self::finish), which fails with [`ArchiveError::UploadChanged`] if its content
+    /// changed meanwhile. A failure of the background compression is reported by the next call
+    /// that hands work to it, or by `finish`.
     pub fn add_upload(&mut self, file: &Path) -> Result<String, ArchiveError> {
         let meta = fs::metadata(file).map_err(|e| ArchiveError::io("read", file, e))?;
         if !meta.is_file() {
@@ -245,7 +293,7 @@ impl ArchiveWriter {
             .drain()
             .map_err(|e| ArchiveError::io("read", file, e))?;
         let digest = reader.finish();
-        Ok(self.record_upload(digest.sha256, digest.bytes, file.to_path_buf()))
+        self.record_upload(digest.sha256, digest.bytes, file.to_path_buf())
     }
 
     /// Adds an upload from memory (spooled to disk); returns its sha256.
@@ -254,26 +302,41 @@ impl ArchiveWriter {
         if self.upload_index.contains_key(&sha256) {
             return Ok(sha256);
         }
-        let path = self.spool_path("upload");
+        let (_, path) = self.spool_path("upload");
         fs::write(&path, bytes).map_err(|e| ArchiveError::io("write spool file", &path, e))?;
-        Ok(self.record_upload(sha256, bytes.len() as u64, path))
+        self.record_upload(sha256, bytes.len() as u64, path)
     }
 
-    fn record_upload(&mut self, sha256: String, bytes: u64, source: PathBuf) -> String {
-        if !self.upload_index.contains_key(&sha256) {
-            self.upload_index.insert(sha256.clone(), self.uploads.len());
-            self.uploads.push(SpooledUpload {
-                sha256: sha256.clone(),
-                bytes,
-                source,
-            });
+    fn record_upload(
+        &mut self,
+        sha256: String,
+        bytes: u64,
+        source: PathBuf,
+    ) -> Result<String, ArchiveError> {
+        if self.upload_index.contains_key(&sha256) {
+            return Ok(sha256);
         }
-        sha256
+        let piece = self.next_id();
+        self.deflater.upload(UploadJob {
+            id: piece,
+            source: source.clone(),
+            sha256: sha256.clone(),
+            bytes,
+        })?;
+        self.upload_index.insert(sha256.clone(), self.uploads.len());
+        self.uploads.push(SpooledUpload {
+            sha256: sha256.clone(),
+            bytes,
+            source,
+            piece,
+        });
+        Ok(sha256)
     }
 
     /// Writes the archive: `VERSION`, `manifest.json` (with the member list and upload totals
     /// filled in), the tree members, the uploads; then fsyncs and renames it to the output.
-    pub fn finish(self, parts: ManifestParts) -> Result<ArchiveSummary, ArchiveError> {
+    /// Waits for the background compression to finish first.
+    pub fn finish(mut self, parts: ManifestParts) -> Result<ArchiveSummary, ArchiveError> {
         let manifest = self.build_manifest(parts)?;
         let mut manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|source| {
             ArchiveError::RecordSerialize {
@@ -295,38 +358,26 @@ impl ArchiveWriter {
             .map(|t| t.timestamp().max(0) as u64)
             .unwrap_or(0);
 
+        let mut pieces = self.deflater.finish()?;
+
         let partial = tempfile::Builder::new()
             .prefix(&format!("{}.partial-", self.file_name))
             .rand_bytes(10)
             .tempfile_in(&self.dir)
             .map_err(|e| ArchiveError::io("create a partial file in", &self.dir, e))?;
         let partial_path = partial.path().to_path_buf();
-        let level = Compression::new(self.opts.compression_level);
-        let (tx, rx) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-        let compressor = thread::Builder::new()
-            .name("hoist-archive-gzip".into())
-            .spawn(move || compress(rx, partial, level))
-            .map_err(|e| ArchiveError::io("start the compression thread for", &partial_path, e))?;
-
-        let written = self.write_tar(tx, &manifest, &manifest_json, mtime, &partial_path);
-        let compressed = compressor.join();
-        let partial = match (written, compressed) {
-            (_, Err(_panic)) => {
-                return Err(ArchiveError::CompressionThread { path: partial_path });
-            }
-            (_, Ok(Compressed::Failed(e))) => {
-                return Err(ArchiveError::io("write", &partial_path, e));
-            }
-            (Err(e), Ok(_)) => return Err(e),
-            (Ok(()), Ok(Compressed::Aborted)) => {
-                return Err(ArchiveError::io(
-                    "write",
-                    &partial_path,
-                    io::Error::new(io::ErrorKind::BrokenPipe, "compression stopped early"),
-                ));
-            }
-            (Ok(()), Ok(Compressed::Done(file))) => file,
-        };
+        self.write_archive(
+            partial.as_file(),
+            &mut pieces,
+            &manifest,
+            &manifest_json,
+            mtime,
+            &partial_path,
+        )?;
+        partial
+            .as_file()
+            .sync_all()
+            .map_err(|e| ArchiveError::io("sync", &partial_path, e))?;
 
         let persisted = if self.opts.overwrite {
             partial.persist(&self.output)
@@ -423,6 +474,77 @@ impl ArchiveWriter {
         Ok(manifest)
     }
 
+    /// Writes the gzip member wrapping the tar to `file`.
+    fn write_archive(
+        &self,
+        file: &File,
+        pieces: &mut HashMap<u64, Piece>,
+        manifest: &Manifest,
+        manifest_json: &[u8],
+        mtime: u64,
+        partial: &Path,
+    ) -> Result<(), ArchiveError> {
+        let sink_error = |e: io::Error| ArchiveError::io("write", partial, e);
+        let out = BufWriter::with_capacity(CHUNK, file);
+        let mut gz = GzipAssembler::new(out, self.opts.compression_level).map_err(sink_error)?;
+        let version = format!("{}\n", manifest.format_version);
+        for (name, data) in [
+            (VERSION_MEMBER, version.as_bytes()),
+            (MANIFEST_MEMBER, manifest_json),
+        ] {
+            gz.raw(header(name, data.len() as u64, mtime)?.as_bytes())
+                .and_then(|()| gz.raw(data))
+                .and_then(|()| gz.raw(padding(data.len() as u64)))
+                .map_err(sink_error)?;
+        }
+        for member in self.ordered_members() {
+            let piece = take_piece(pieces, member.piece, &member.path)?;
+            if piece.bytes != member.info.bytes {
+                return Err(ArchiveError::SizeMismatch {
+                    member: member.name.clone(),
+                    expected: member.info.bytes,
+                    actual: piece.bytes,
+                });
+            }
+            let header = header(&member.name, member.info.bytes, mtime)?;
+            append_piece(&mut gz, &header, &piece, partial)?;
+        }
+        let mut buf = vec![0; 64 * 1024];
+        for upload in &self.uploads {
+            let name = names::upload_member(&upload.sha256);
+            let header = header(&name, upload.bytes, mtime)?;
+            match pieces.remove(&upload.piece) {
+                Some(piece) => {
+                    // Compressed from what `add_upload` saw; check the file still holds it.
+                    read_upload(
+                        &upload.source,
+                        &upload.sha256,
+                        upload.bytes,
+                        &mut buf,
+                        |_| Ok(()),
+                    )?;
+                    append_piece(&mut gz, &header, &piece, partial)?;
+                }
+                None => {
+                    // The compression thread found the file changed (or unreadable): read it
+                    // now, compressing on the spot; fails if it is still not what it was.
+                    gz.raw(header.as_bytes()).map_err(sink_error)?;
+                    read_upload(
+                        &upload.source,
+                        &upload.sha256,
+                        upload.bytes,
+                        &mut buf,
+                        |data| gz.raw(data).map_err(sink_error),
+                    )?;
+                    gz.raw(padding(upload.bytes)).map_err(sink_error)?;
+                }
+            }
+        }
+        gz.raw(&[0; 2 * BLOCK as usize]).map_err(sink_error)?;
+        let mut out = gz.finish().map_err(sink_error)?;
+        out.flush().map_err(sink_error)
+    }
+
     /// Tar order: VERSION, manifest.json, root record, users, relations, uploads.
     fn ordered_members(&self) -> Vec<&SpooledMember> {
         let rank = |m: &SpooledMember| match m.kind {
@@ -434,87 +556,64 @@ impl ArchiveWriter {
         ordered.sort_by_key(|m| rank(m)); // stable: relations keep their finish order
         ordered
     }
+}
 
-    fn write_tar(
-        &self,
-        tx: SyncSender<Vec<u8>>,
-        manifest: &Manifest,
-        manifest_json: &[u8],
-        mtime: u64,
-        partial: &Path,
-    ) -> Result<(), ArchiveError> {
-        let sink_error = |e: io::Error| ArchiveError::io("write", partial, e);
-        let mut tar = tar::Builder::new(ChannelWriter::new(tx));
-        let version = format!("{}\n", manifest.format_version);
-        append(&mut tar, VERSION_MEMBER, version.as_bytes(), mtime).map_err(sink_error)?;
-        append(&mut tar, MANIFEST_MEMBER, manifest_json, mtime).map_err(sink_error)?;
-        for member in self.ordered_members() {
-            let file = File::open(&member.path)
-                .map_err(|e| ArchiveError::io("open spool file", &member.path, e))?;
-            let mut source = TrackedRead::new(file.take(member.info.bytes));
-            let header = header(&member.name, member.info.bytes, mtime)?;
-            tar.append(&header, &mut source).map_err(|e| {
-                if source.failed {
-                    ArchiveError::io("read spool file", &member.path, e)
-                } else {
-                    sink_error(e)
-                }
-            })?;
-            if source.count != member.info.bytes {
-                return Err(ArchiveError::SizeMismatch {
-                    member: member.name.clone(),
-                    expected: member.info.bytes,
-                    actual: source.count,
-                });
-            }
-        }
-        for upload in &self.uploads {
-            self.append_upload(&mut tar, upload, mtime, partial)?;
-        }
-        let mut writer = tar.into_inner().map_err(sink_error)?;
-        writer.finish().map_err(sink_error)
-    }
+/// The piece `id` the compression thread made (for `what`).
+fn take_piece(
+    pieces: &mut HashMap<u64, Piece>,
+    id: u64,
+    what: &Path,
+) -> Result<Piece, ArchiveError> {
+    pieces.remove(&id).ok_or_else(|| {
+        ArchiveError::io(
+            "compress",
+            what,
+            io::Error::other("the compression thread made no output for it"),
+        )
+    })
+}
 
-    fn append_upload(
-        &self,
-        tar: &mut tar::Builder<ChannelWriter>,
-        upload: &SpooledUpload,
-        mtime: u64,
-        partial: &Path,
-    ) -> Result<(), ArchiveError> {
-        let changed = |actual: String| ArchiveError::UploadChanged {
-            path: upload.source.clone(),
-            expected: upload.sha256.clone(),
-            actual,
-        };
-        let file =
-            File::open(&upload.source).map_err(|e| ArchiveError::io("open", &upload.source, e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| ArchiveError::io("read", &upload.source, e))?
-            .len();
-        if len != upload.bytes {
-            return Err(changed(format!("a file of {len} bytes")));
+/// Zeros that pad `len` bytes to a whole tar block.
+fn padding(len: u64) -> &'static [u8] {
+    const ZEROS: [u8; BLOCK as usize] = [0; BLOCK as usize];
+    &ZEROS[..((BLOCK - len % BLOCK) % BLOCK) as usize]
+}
+
+/// One tar entry: `header`, the precompressed content, padding.
+fn append_piece<W: Write>(
+    gz: &mut GzipAssembler<W>,
+    header: &tar::Header,
+    piece: &Piece,
+    partial: &Path,
+) -> Result<(), ArchiveError> {
+    let sink_error = |e: io::Error| ArchiveError::io("write", partial, e);
+    let path: &Path = &piece.path;
+    gz.raw(header.as_bytes()).map_err(sink_error)?;
+    let mut file = File::open(path).map_err(|e| ArchiveError::io("open spool file", path, e))?;
+    file.seek(SeekFrom::Start(piece.offset))
+        .map_err(|e| ArchiveError::io("read spool file", path, e))?;
+    let mut source = TrackedRead::new(file);
+    let copied = gz.piece(piece, &mut source).map_err(|e| {
+        if source.failed {
+            ArchiveError::io("read spool file", path, e)
+        } else {
+            sink_error(e)
         }
-        let name = names::upload_member(&upload.sha256);
-        let header = header(&name, upload.bytes, mtime)?;
-        let mut source = TrackedRead::new(DigestReader::new(file.take(upload.bytes)));
-        tar.append(&header, &mut source).map_err(|e| {
-            if source.failed {
-                ArchiveError::io("read", &upload.source, e)
-            } else {
-                ArchiveError::io("write", partial, e)
-            }
-        })?;
-        let digest = source.inner.finish();
-        if digest.bytes != upload.bytes {
-            return Err(changed(format!("a file of {} bytes", digest.bytes)));
-        }
-        if digest.sha256 != upload.sha256 {
-            return Err(changed(digest.sha256));
-        }
-        Ok(())
+    })?;
+    if copied != piece.compressed {
+        return Err(ArchiveError::io(
+            "read spool file",
+            path,
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "holds {copied} of its {} compressed bytes",
+                    piece.compressed
+                ),
+            ),
+        ));
     }
+    gz.raw(padding(piece.bytes)).map_err(sink_error)
 }
 
 /// A tree member being written. Implements [`Write`]; [`write_record`](Self::write_record)
@@ -524,10 +623,16 @@ pub struct MemberWriter<'a> {
     writer: &'a mut ArchiveWriter,
     name: String,
     kind: MemberKind,
+    piece: u64,
     path: PathBuf,
-    out: Option<BufWriter<File>>,
+    /// Bytes not yet handed to the compression thread (less than a chunk).
+    buf: Vec<u8>,
+    /// The root record's bytes, kept to check it is one JSON object.
+    root: Option<Vec<u8>>,
     digest: MemberDigest,
     scratch: Vec<u8>,
+    /// No more writes (finishing, or a write failed).
+    closed: bool,
     finished: bool,
 }
 
@@ -560,8 +665,7 @@ impl MemberWriter<'_> {
         let result = match serialized {
             Ok(()) => {
                 scratch.push(b'\n');
-                self.write_all(&scratch)
-                    .map_err(|e| ArchiveError::io("write spool file", &self.path, e))
+                self.write_bytes(&scratch)
             }
             Err(source) => Err(ArchiveError::RecordSerialize {
                 member: self.name.clone(),
@@ -572,20 +676,47 @@ impl MemberWriter<'_> {
         result
     }
 
+    /// Counts and hashes `data` and hands it to the compression thread, a chunk at a time.
+    fn write_bytes(&mut self, mut data: &[u8]) -> Result<(), ArchiveError> {
+        if self.closed {
+            return Err(ArchiveError::io(
+                "write spool file",
+                &self.path,
+                io::Error::other("member already finished or failed"),
+            ));
+        }
+        self.digest.update(data);
+        if let Some(root) = &mut self.root {
+            root.extend_from_slice(data);
+        }
+        let chunk = self.writer.chunk;
+        while !data.is_empty() {
+            let take = (chunk - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() >= chunk {
+                let next = self.writer.deflater.buffer(chunk);
+                let full = mem::replace(&mut self.buf, next);
+                if let Err(e) = self.writer.deflater.data(full) {
+                    self.closed = true;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Completes the member and records it for the archive; returns its size and checksum.
     /// NDJSON members must end with a newline; the root record must be one JSON object.
     pub fn finish(mut self) -> Result<MemberInfo, ArchiveError> {
-        let out = self.out.take().ok_or_else(|| {
-            ArchiveError::io(
+        if self.closed {
+            return Err(ArchiveError::io(
                 "write spool file",
                 &self.path,
-                io::Error::other("member already finished"),
-            )
-        })?;
-        let file = out
-            .into_inner()
-            .map_err(|e| ArchiveError::io("write spool file", &self.path, e.into_error()))?;
-        drop(file);
+                io::Error::other("member already finished or failed"),
+            ));
+        }
+        self.closed = true;
         let digest = mem::take(&mut self.digest).finish();
         let ndjson = self.kind.is_ndjson();
         if ndjson && !digest.ends_with_newline {
@@ -593,9 +724,7 @@ impl MemberWriter<'_> {
                 member: self.name.clone(),
             });
         }
-        if self.kind == MemberKind::RootRecord {
-            let bytes = fs::read(&self.path)
-                .map_err(|e| ArchiveError::io("read spool file", &self.path, e))?;
+        if let Some(bytes) = self.root.take() {
             match json::parse_object(&bytes) {
                 Ok(_) => {}
                 Err(RecordError::Json(source)) => {
@@ -614,6 +743,9 @@ impl MemberWriter<'_> {
                 }
             }
         }
+        let last = mem::take(&mut self.buf);
+        self.writer.deflater.data(last)?;
+        self.writer.deflater.close()?;
         let info = MemberInfo {
             bytes: digest.bytes,
             sha256: digest.sha256,
@@ -622,6 +754,7 @@ impl MemberWriter<'_> {
         self.writer.members.push(SpooledMember {
             name: self.name.clone(),
             kind: self.kind.clone(),
+            piece: self.piece,
             path: self.path.clone(),
             info: info.clone(),
         });
@@ -632,27 +765,21 @@ impl MemberWriter<'_> {
 
 impl Write for MemberWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let out = self
-            .out
-            .as_mut()
-            .ok_or_else(|| io::Error::other("member already finished"))?;
-        let n = out.write(buf)?;
-        self.digest.update(&buf[..n]);
-        Ok(n)
+        self.write_bytes(buf).map_err(io::Error::other)?;
+        Ok(buf.len())
     }
 
+    /// Bytes are handed to the compression thread a chunk at a time; there is nothing to flush
+    /// before [`finish`](MemberWriter::finish).
     fn flush(&mut self) -> io::Result<()> {
-        match self.out.as_mut() {
-            Some(out) => out.flush(),
-            None => Ok(()),
-        }
+        Ok(())
     }
 }
 
 impl Drop for MemberWriter<'_> {
     fn drop(&mut self) {
         if !self.finished {
-            drop(self.out.take());
+            self.writer.deflater.discard();
             if let Err(e) = fs::remove_file(&self.path) {
                 tracing::debug!(path = %self.path.display(), error = %e, "cannot remove spool file");
             }
@@ -678,22 +805,10 @@ fn header(name: &str, size: u64, mtime: u64) -> Result<tar::Header, ArchiveError
     Ok(header)
 }
 
-fn append(
-    tar: &mut tar::Builder<ChannelWriter>,
-    name: &str,
-    data: &[u8],
-    mtime: u64,
-) -> io::Result<()> {
-    let header = header(name, data.len() as u64, mtime).map_err(io::Error::other)?;
-    tar.append(&header, data)
-}
-
-/// A reader that remembers whether an error came from it (and not from the tar's writer), and
-/// counts the bytes it returned.
+/// A reader that remembers whether an error came from it (and not from the archive's writer).
 struct TrackedRead<R> {
     inner: R,
     failed: bool,
-    count: u64,
 }
 
 impl<R> TrackedRead<R> {
@@ -701,102 +816,13 @@ impl<R> TrackedRead<R> {
         TrackedRead {
             inner,
             failed: false,
-            count: 0,
         }
     }
 }
 
 impl<R: Read> Read for TrackedRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.inner.read(buf) {
-            Ok(n) => {
-                self.count += n as u64;
-                Ok(n)
-            }
-            Err(e) => {
-                self.failed = true;
-                Err(e)
-            }
-        }
-    }
-}
-
-/// Hands the tar stream to the compression thread in chunks. An empty chunk marks the end;
-/// dropped without [`finish`](Self::finish), the thread discards its output.
-struct ChannelWriter {
-    tx: SyncSender<Vec<u8>>,
-    buf: Vec<u8>,
-}
-
-impl ChannelWriter {
-    fn new(tx: SyncSender<Vec<u8>>) -> Self {
-        ChannelWriter {
-            tx,
-            buf: Vec::with_capacity(CHUNK),
-        }
-    }
-
-    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
-        self.tx.send(chunk).map_err(|_| {
-            io::Error::new(io::ErrorKind::BrokenPipe, "the compression thread stopped")
-        })
-    }
-
-    fn finish(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            let chunk = mem::take(&mut self.buf);
-            self.send(chunk)?;
-        }
-        self.send(Vec::new())
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if data.is_empty() {
-            return Ok(0);
-        }
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            let chunk = mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-            self.send(chunk)?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-enum Compressed {
-    Done(NamedTempFile),
-    Failed(io::Error),
-    Aborted,
-}
-
-/// The compression thread: gzip every chunk into `file` until the end marker, then finish the
-/// gzip stream and fsync. Without an end marker (the sender was dropped) the file is discarded.
-fn compress(rx: Receiver<Vec<u8>>, file: NamedTempFile, level: Compression) -> Compressed {
-    let mut encoder = GzBuilder::new().write(BufWriter::with_capacity(CHUNK, file), level);
-    loop {
-        match rx.recv() {
-            Ok(chunk) if chunk.is_empty() => break,
-            Ok(chunk) => {
-                if let Err(e) = encoder.write_all(&chunk) {
-                    return Compressed::Failed(e);
-                }
-            }
-            Err(_) => return Compressed::Aborted,
-        }
-    }
-    let finished = encoder
-        .finish()
-        .and_then(|buffered| buffered.into_inner().map_err(|e| e.into_error()))
-        .and_then(|file| file.as_file().sync_all().map(|()| file));
-    match finished {
-        Ok(file) => Compressed::Done(file),
-        Err(e) => Compressed::Failed(e),
+        self.inner.read(buf).inspect_err(|_| self.failed = true)
     }
 }
 
@@ -810,4 +836,400 @@ fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{AppInfo, RootInfo};
+    use flate2::read::GzDecoder;
+    use proptest::prelude::*;
+
+    /// The chunk size of the property test: small, so that members span many chunks cheaply.
+    const SMALL_CHUNK: usize = 4096;
+
+    fn parts() -> ManifestParts {
+        ManifestParts {
+            format_version: 1,
+            app: AppInfo {
+                name: "forge".into(),
+                schema_digest: "d".into(),
+            },
+            root: RootInfo {
+                relation: "project".into(),
+                table: "projects".into(),
+                source_id: 1,
+            },
+            relations: BTreeMap::new(),
+            created_at: Some("2024-01-01T00:00:00Z".parse().expect("time")),
+        }
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// What to put in an archive.
+    #[derive(Debug, Clone)]
+    struct Input {
+        level: u32,
+        users: Option<Vec<u8>>,
+        relations: Vec<Vec<u8>>,
+        uploads: Vec<Vec<u8>>,
+        /// Sizes of the successive `write` calls (cycled).
+        writes: Vec<usize>,
+    }
+
+    const ROOT_RECORD: &[u8] = b"{\"id\":1,\"name\":\"p\"}\n";
+
+    /// Writes `input` with chunk size `chunk` to `out`; returns the summary.
+    fn build(out: &Path, input: &Input, chunk: usize) -> ArchiveSummary {
+        let opts = WriterOptions {
+            compression_level: input.level,
+            ..WriterOptions::new("project")
+        };
+        let mut w = ArchiveWriter::create(out, opts).expect("create");
+        w.chunk = chunk;
+        let mut members = vec![(w.root_member_name(), ROOT_RECORD.to_vec())];
+        if let Some(users) = &input.users {
+            members.push((USERS_MEMBER.to_owned(), users.clone()));
+        }
+        for (i, content) in input.relations.iter().enumerate() {
+            members.push((w.relation_member_name(&format!("r{i}")), content.clone()));
+        }
+        for (name, content) in &members {
+            let mut m = w.member(name).expect("member");
+            let mut rest = &content[..];
+            for size in input.writes.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (now, later) = rest.split_at((*size).min(rest.len()));
+                m.write_all(now).expect("write");
+                rest = later;
+            }
+            let info = m.finish().expect("finish member");
+            assert_eq!(info.bytes, content.len() as u64);
+            assert_eq!(info.sha256, sha256_hex(content));
+        }
+        for upload in &input.uploads {
+            assert_eq!(
+                w.add_upload_bytes(upload).expect("upload"),
+                sha256_hex(upload)
+            );
+        }
+        w.finish(parts()).expect("finish")
+    }
+
+    /// Reads `archive` back with a single-member gzip decoder to its end (which checks the CRC
+    /// and length), checks the tar is exactly what `tar::Builder` makes of its entries, and
+    /// that the entries are `input`'s; returns the tar.
+    fn check(archive: &Path, input: &Input, summary: &ArchiveSummary) -> Vec<u8> {
+        let bytes = fs::read(archive).expect("read archive");
+        assert_eq!(summary.bytes, bytes.len() as u64);
+        let mut decoder = GzDecoder::new(&bytes[..]);
+        let mut tar = Vec::new();
+        decoder.read_to_end(&mut tar).expect("gunzip to the end");
+        assert!(
+            decoder.into_inner().is_empty(),
+            "bytes after the gzip member"
+        );
+
+        let mut entries = Vec::new();
+        let mut parsed = tar::Archive::new(&tar[..]);
+        for entry in parsed.entries().expect("entries") {
+            let mut entry = entry.expect("entry");
+            let name = String::from_utf8(entry.path_bytes().into_owned()).expect("utf-8 name");
+            let header = entry.header().clone();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).expect("entry data");
+            entries.push((name, header, data));
+        }
+        let mut rebuilt = tar::Builder::new(Vec::new());
+        for (_, header, data) in &entries {
+            rebuilt.append(header, &data[..]).expect("append");
+        }
+        assert!(
+            rebuilt.into_inner().expect("tar") == tar,
+            "the tar differs from tar::Builder's"
+        );
+
+        let mut expected: Vec<(String, Vec<u8>)> = vec![
+            (VERSION_MEMBER.to_owned(), b"1\n".to_vec()),
+            ("tree/project.json".to_owned(), ROOT_RECORD.to_vec()),
+        ];
+        if let Some(users) = &input.users {
+            expected.push((USERS_MEMBER.to_owned(), users.clone()));
+        }
+        for (i, content) in input.relations.iter().enumerate() {
+            expected.push((format!("tree/project/r{i}.ndjson"), content.clone()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for upload in &input.uploads {
+            if seen.insert(sha256_hex(upload)) {
+                expected.push((names::upload_member(&sha256_hex(upload)), upload.clone()));
+            }
+        }
+        let mut got: Vec<(String, Vec<u8>)> = entries
+            .into_iter()
+            .map(|(name, _, data)| (name, data))
+            .collect();
+        assert_eq!(got.get(1).map(|e| e.0.as_str()), Some(MANIFEST_MEMBER));
+        let manifest = got.remove(1).1;
+        let manifest: Manifest = serde_json::from_slice(&manifest).expect("manifest");
+        assert_eq!(
+            got.iter().map(|e| &e.0).collect::<Vec<_>>(),
+            expected.iter().map(|e| &e.0).collect::<Vec<_>>()
+        );
+        for ((name, data), (_, want)) in got.iter().zip(&expected) {
+            assert!(data == want, "content of {name} differs");
+            if name != VERSION_MEMBER {
+                let info = &manifest.members[name];
+                assert_eq!(info.bytes, want.len() as u64, "{name}");
+                assert_eq!(info.sha256, sha256_hex(want), "{name}");
+            }
+        }
+        tar
+    }
+
+    fn content(size: usize, seed: Vec<u8>, text: bool, ndjson: bool) -> Vec<u8> {
+        let mut content: Vec<u8> = seed.into_iter().take(size).collect();
+        if text {
+            // Compressible: a small alphabet.
+            for b in &mut content {
+                *b = b"ab{}:,\"\n"[usize::from(*b % 8)];
+            }
+        }
+        if ndjson && let Some(last) = content.last_mut() {
+            *last = b'\n';
+        }
+        content
+    }
+
+    fn size() -> impl Strategy<Value = usize> {
+        prop_oneof![
+            Just(0),
+            Just(1),
+            Just(511),
+            Just(512),
+            Just(513),
+            Just(SMALL_CHUNK - 1),
+            Just(SMALL_CHUNK),
+            Just(SMALL_CHUNK + 1),
+            0..3 * SMALL_CHUNK + 100,
+        ]
+    }
+
+    fn member(ndjson: bool) -> impl Strategy<Value = Vec<u8>> {
+        (size(), any::<bool>()).prop_flat_map(move |(size, text)| {
+            proptest::collection::vec(any::<u8>(), size)
+                .prop_map(move |seed| content(size, seed, text, ndjson))
+        })
+    }
+
+    fn input() -> impl Strategy<Value = Input> {
+        (
+            0..=9u32,
+            proptest::option::of(member(true)),
+            proptest::collection::vec(member(true), 0..4),
+            proptest::collection::vec(member(false), 0..3),
+            proptest::collection::vec(1..2 * SMALL_CHUNK, 1..4),
+        )
+            .prop_map(|(level, users, relations, uploads, writes)| Input {
+                level,
+                users,
+                relations,
+                uploads,
+                writes,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever the members, sizes and level: one gzip member whose CRC and length check,
+        /// wrapping exactly the tar `tar::Builder` makes of the same entries.
+        #[test]
+        fn archive_is_one_gzip_member_of_the_exact_tar(input in input()) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let out = dir.path().join("x.tar.gz");
+            let summary = build(&out, &input, SMALL_CHUNK);
+            check(&out, &input, &summary);
+            prop_assert_eq!(listing(dir.path()), ["x.tar.gz"]);
+        }
+    }
+
+    /// Members and uploads larger than the real chunk size; checked by `gzip -t` and `tar tzf`
+    /// too when they are installed.
+    #[test]
+    fn large_members_span_real_chunks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text: Vec<u8> = (0..(3 * CHUNK / 20))
+            .flat_map(|i| format!("{{\"id\":{i},\"t\":\"x\"}}\n").into_bytes())
+            .collect();
+        let noise: Vec<u8> = (0..CHUNK as u32 + 1)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        // Exactly one chunk, ending in a newline.
+        let mut exactly_a_chunk = text[..CHUNK - 1].to_vec();
+        exactly_a_chunk.push(b'\n');
+        for level in [0, 1, 6, 9] {
+            let input = Input {
+                level,
+                users: Some(b"{}\n".to_vec()),
+                relations: vec![text.clone(), Vec::new(), exactly_a_chunk.clone()],
+                uploads: vec![noise.clone(), text.clone(), noise.clone()],
+                writes: vec![100_000, 7, CHUNK + 3],
+            };
+            let out = dir.path().join(format!("level{level}.tar.gz"));
+            let summary = build(&out, &input, CHUNK);
+            let tar = check(&out, &input, &summary);
+            if level == 0 {
+                assert!(summary.bytes > tar.len() as u64, "level 0 stores");
+            } else {
+                assert!(
+                    summary.bytes < tar.len() as u64 / 2,
+                    "level {level} compresses"
+                );
+            }
+            for (program, args) in [("gzip", &["-t"][..]), ("tar", &["-tzf"][..])] {
+                match std::process::Command::new(program)
+                    .args(args)
+                    .arg(&out)
+                    .output()
+                {
+                    Ok(run) => assert!(
+                        run.status.success(),
+                        "{program} {args:?}: {}",
+                        String::from_utf8_lossy(&run.stderr)
+                    ),
+                    Err(e) => eprintln!("{program} not run: {e}"),
+                }
+            }
+        }
+    }
+
+    /// The compression thread cannot write a member: the error names the member's spool file
+    /// and comes back from a later write, and nothing is left behind.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_compression_failure_surfaces_at_a_later_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("x.tar.gz");
+        {
+            let mut w = ArchiveWriter::create(&out, WriterOptions::new("project")).expect("create");
+            w.chunk = 1024;
+            w.fail_spool = true;
+            let name = w.relation_member_name("issues");
+            let mut m = w.member(&name).expect("member");
+            let spool = m.path.clone();
+            let error = (0..100_000)
+                .find_map(|i| {
+                    m.write_record(&serde_json::json!({"id": i, "pad": "x".repeat(100)}))
+                        .err()
+                })
+                .expect("a write fails");
+            match &error {
+                ArchiveError::Io {
+                    action,
+                    path,
+                    source,
+                } => {
+                    assert_eq!(*action, "write spool file");
+                    assert_eq!(*path, spool);
+                    assert_eq!(source.raw_os_error(), Some(28), "ENOSPC: {source}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(m.write_record(&serde_json::json!({})).is_err());
+            assert!(m.finish().is_err());
+            assert!(w.finish(parts()).is_err());
+        }
+        assert_eq!(listing(dir.path()), Vec::<String>::new());
+    }
+
+    /// The failure happens once the caller has nothing left to send: `finish` reports it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_compression_failure_surfaces_at_finish() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("x.tar.gz");
+        let mut w = ArchiveWriter::create(&out, WriterOptions::new("project")).expect("create");
+        w.fail_spool = true;
+        let name = w.root_member_name();
+        let mut m = w.member(&name).expect("member");
+        m.write_record(&serde_json::json!({"id": 1}))
+            .expect("buffered");
+        let error = match m.finish() {
+            Err(e) => e,
+            Ok(_) => w.finish(parts()).expect_err("finish fails"),
+        };
+        assert!(
+            matches!(
+                &error,
+                ArchiveError::Io {
+                    action: "write spool file",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(listing(dir.path()), Vec::<String>::new());
+    }
+
+    /// The thread reads each upload again and compresses it only if it is what `add_upload`
+    /// saw; otherwise `finish` reads it again and compresses it on the spot.
+    #[test]
+    fn an_upload_the_thread_found_changed_is_compressed_at_finish() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("x.tar.gz");
+        let source = dir.path().join("upload.bin");
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        fs::write(&source, &content).expect("write");
+        let sha256 = sha256_hex(&content);
+        let mut w = ArchiveWriter::create(&out, WriterOptions::new("project")).expect("create");
+        let name = w.root_member_name();
+        let mut m = w.member(&name).expect("member");
+        m.write_all(ROOT_RECORD).expect("write");
+        m.finish().expect("root");
+        // A good upload first, so that the spool file holds something.
+        w.add_upload_bytes(b"first").expect("upload");
+        // As if the file had changed between `add_upload` and the thread's read.
+        let piece = w.next_id();
+        w.deflater
+            .upload(UploadJob {
+                id: piece,
+                source: source.clone(),
+                sha256: sha256_hex(b"something else"),
+                bytes: content.len() as u64,
+            })
+            .expect("queued");
+        // And one after it.
+        w.add_upload_bytes(b"last").expect("upload");
+        w.upload_index.insert(sha256.clone(), 1);
+        w.uploads.insert(
+            1,
+            SpooledUpload {
+                sha256: sha256.clone(),
+                bytes: content.len() as u64,
+                source: source.clone(),
+                piece,
+            },
+        );
+        let summary = w.finish(parts()).expect("finish");
+        let input = Input {
+            level: 6,
+            users: None,
+            relations: Vec::new(),
+            uploads: vec![b"first".to_vec(), content, b"last".to_vec()],
+            writes: vec![1],
+        };
+        check(&out, &input, &summary);
+        assert_eq!(listing(dir.path()), ["upload.bin", "x.tar.gz"]);
+    }
 }
