@@ -30,6 +30,7 @@ pub use manifest::{
     AppInfo, Manifest, ManifestParts, MemberInfo, RelationStats, RootInfo, UploadStats,
 };
 pub use reader::{
-    ArchiveReader, EventSink, InspectedMember, Inspection, StreamError, VerifiedArchive, inspect,
+    ArchiveReader, EventSink, InspectedMember, Inspection, RawRecords, StreamError,
+    VerifiedArchive, inspect,
 };
 pub use writer::{ArchiveSummary, ArchiveWriter, MemberWriter, WriterOptions};

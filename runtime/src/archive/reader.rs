@@ -97,6 +97,17 @@ pub trait EventSink {
     fn upload(&mut self, sha256: &str, bytes: u64, data: &mut dyn Read) -> Result<(), Self::Error>;
 }
 
+/// Records as the verify pass meets them, for a cheap pre-scan (an importer's ids) that saves a
+/// pass over the archive. The bytes are one valid JSON object each, but the member they come from
+/// is only known to be intact once [`ArchiveReader::verify_scanning`] returns `Ok`: discard
+/// whatever was learnt if it fails.
+pub trait RawRecords {
+    /// The root record (`tree/<root>.json`).
+    fn root(&mut self, bytes: &[u8]);
+    /// One line of a top-level relation's member.
+    fn record(&mut self, relation: &str, bytes: &[u8]);
+}
+
 /// An error of [`VerifiedArchive::stream`]: from the archive or from the sink.
 #[derive(Debug)]
 pub enum StreamError<E> {
@@ -144,6 +155,27 @@ impl ArchiveReader {
         expected_format: u32,
         root_relation: &str,
     ) -> Result<VerifiedArchive, ArchiveError> {
+        Self::verify_with(path, limits, expected_format, root_relation, None)
+    }
+
+    /// [`verify`](Self::verify), handing every record's bytes to `raw` on the way.
+    pub fn verify_scanning(
+        path: &Path,
+        limits: &Limits,
+        expected_format: u32,
+        root_relation: &str,
+        raw: &mut dyn RawRecords,
+    ) -> Result<VerifiedArchive, ArchiveError> {
+        Self::verify_with(path, limits, expected_format, root_relation, Some(raw))
+    }
+
+    fn verify_with<'a>(
+        path: &'a Path,
+        limits: &'a Limits,
+        expected_format: u32,
+        root_relation: &'a str,
+        raw: Option<&'a mut (dyn RawRecords + 'a)>,
+    ) -> Result<VerifiedArchive, ArchiveError> {
         let mut scanner = Scanner::new(
             path,
             limits,
@@ -153,6 +185,7 @@ impl ArchiveReader {
                 manifest_sha256: None,
             },
         );
+        scanner.raw = raw;
         scanner.run(&mut NullSink).map_err(archive_only)?;
         let (Some(manifest), Some(manifest_sha256)) = (scanner.manifest, scanner.manifest_sha256)
         else {
@@ -390,6 +423,8 @@ struct Scanner<'a> {
     /// Build records and hand them to the sink (stream); otherwise only validate them, which
     /// accepts and rejects exactly the same records, without allocating them.
     materialize: bool,
+    /// Where the verify pass hands records' bytes (see [`RawRecords`]).
+    raw: Option<&'a mut (dyn RawRecords + 'a)>,
 }
 
 impl<'a> Scanner<'a> {
@@ -410,6 +445,7 @@ impl<'a> Scanner<'a> {
             root: None,
             seen: None,
             materialize: false,
+            raw: None,
         }
     }
 
@@ -860,6 +896,9 @@ impl<'a> Scanner<'a> {
             Some(parse_record(name, 1, &bytes)?)
         } else {
             validate_record(name, 1, &bytes)?;
+            if let Some(raw) = self.raw.as_mut() {
+                raw.root(&bytes);
+            }
             None
         };
         self.record_seen(name, &digest, false);
@@ -922,6 +961,9 @@ impl<'a> Scanner<'a> {
                     .map_err(StreamError::Sink)?;
                 } else {
                     validate_record(name, line_no, &line)?;
+                    if let (Some(raw), Some(relation)) = (self.raw.as_mut(), relation) {
+                        raw.record(relation, &line);
+                    }
                 }
                 line.clear();
             }

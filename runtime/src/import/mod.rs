@@ -23,7 +23,9 @@ use serde_json::{Map, Value as Json};
 pub use clean::DropReason;
 pub use uploads::UploadError;
 
-use crate::archive::{ArchiveError, ArchiveReader, Limits, StreamError, VerifiedArchive};
+use crate::archive::{
+    ArchiveError, ArchiveReader, Limits, RawRecords, StreamError, VerifiedArchive,
+};
 use crate::backend::{BackendError, Database, IdRanges, ImportTx};
 use crate::events::{Event, stream};
 use crate::export::UPLOAD_KEY;
@@ -183,23 +185,18 @@ pub async fn import(
     let root_name = plan.root.name;
     // 1. Verify, before any database access.
     opts.progress.emit(Phase::Verify, root_name, 0, None);
-    let verified = {
+    // 2. In the same pass, scan for referenced ids and count the records of every table.
+    let (verified, scan) = {
         let path = archive.to_path_buf();
         let limits = opts.limits;
-        let version = plan.format_version;
-        tokio::task::spawn_blocking(move || {
-            ArchiveReader::verify(&path, &limits, version, root_name)
-        })
-        .await
-        .map_err(|e| ImportError::Reader(e.to_string()))??
+        tokio::task::spawn_blocking(move || verify_and_scan(plan, &path, &limits))
+            .await
+            .map_err(|e| ImportError::Reader(e.to_string()))??
     };
     opts.progress.emit(Phase::Verify, root_name, 1, Some(1));
     if opts.cancel.is_cancelled() {
         return Err(ImportError::Cancelled);
     }
-
-    // 2. Scan for referenced ids and record counts.
-    let scan = scan_ids(plan, verified.clone()).await?;
 
     // 3. One transaction.
     let staging = match &opts.uploads_dir {
@@ -236,60 +233,165 @@ struct Scan {
     counts: Vec<u64>,
 }
 
-/// Read the archive once more to learn the ids of every table that needs an id map, and how many
-/// records every table has.
-async fn scan_ids(plan: &'static Plan, verified: VerifiedArchive) -> Result<Scan, ImportError> {
-    tokio::task::spawn_blocking(move || {
-        let mut scan = Scan {
+/// Verify the archive and, in the same pass, learn the ids of every table that needs an id map
+/// and how many records every table has. Blocking.
+fn verify_and_scan(
+    plan: &'static Plan,
+    path: &Path,
+    limits: &Limits,
+) -> Result<(VerifiedArchive, Scan), ImportError> {
+    let mut scanner = IdScanner {
+        plan,
+        scan: Scan {
             ids: plan
                 .tables
                 .iter()
                 .map(|t| t.needs_id_map.then(IdSet::new))
                 .collect(),
             counts: vec![0; plan.tables.len()],
-        };
-        let on_event = |ev: Event| -> Result<(), std::convert::Infallible> {
-            match ev {
-                Event::Root(obj) => collect_ids(&plan.root, &Json::Object(obj), &mut scan),
-                Event::Record {
-                    relation, value, ..
-                } => {
-                    if let Some(node) = plan.root.children.iter().find(|n| n.name == relation) {
-                        collect_ids(node, &Json::Object(value), &mut scan);
-                    }
-                }
-                _ => {}
-            }
-            Ok(())
-        };
-        stream(&verified, on_event, |_, _| Ok(())).map_err(|e| match e {
-            StreamError::Archive(e) => ImportError::Archive(e),
-            StreamError::Sink(never) => match never {},
-        })?;
-        Ok(scan)
-    })
-    .await
-    .map_err(|e| ImportError::Reader(e.to_string()))?
+        },
+    };
+    let verified = ArchiveReader::verify_scanning(
+        path,
+        limits,
+        plan.format_version,
+        plan.root.name,
+        &mut scanner,
+    )?;
+    Ok((verified, scanner.scan))
 }
 
-fn collect_ids(node: &Node, value: &Json, scan: &mut Scan) {
-    let Json::Object(obj) = value else { return };
-    scan.counts[node.table] += 1;
-    if let Some(set) = scan.ids[node.table].as_mut()
-        && let Some(id) = obj.get("id").and_then(Json::as_i64)
-    {
-        set.insert(id);
+/// Reads only what the scan needs from each record's bytes: `id`s and the nesting of known
+/// relations; everything else is skipped without being built.
+struct IdScanner {
+    plan: &'static Plan,
+    scan: Scan,
+}
+
+impl RawRecords for IdScanner {
+    fn root(&mut self, bytes: &[u8]) {
+        self.scan_bytes(&self.plan.root, bytes);
     }
-    for child in node.children {
-        match obj.get(child.name) {
-            Some(Json::Array(items)) => {
-                for item in items {
-                    collect_ids(child, item, scan);
-                }
-            }
-            Some(v @ Json::Object(_)) => collect_ids(child, v, scan),
-            _ => {}
+
+    fn record(&mut self, relation: &str, bytes: &[u8]) {
+        if let Some(node) = self.plan.root.children.iter().find(|n| n.name == relation) {
+            self.scan_bytes(node, bytes);
         }
+    }
+}
+
+impl IdScanner {
+    fn scan_bytes(&mut self, node: &'static Node, bytes: &[u8]) {
+        use serde::de::DeserializeSeed;
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        // The verify pass has validated the bytes; should they not parse after all, the stream
+        // pass, which parses strictly, reports it.
+        let _ = ScanSeed {
+            node,
+            scan: &mut self.scan,
+        }
+        .deserialize(&mut de);
+    }
+}
+
+/// An object key, borrowed from the input unless it has escapes.
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_owned()))
+    }
+}
+
+/// One value where a record of `node` (or a list of them) is expected.
+struct ScanSeed<'s> {
+    node: &'static Node,
+    scan: &'s mut Scan,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ScanSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ScanSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a record")
+    }
+
+    // Anything but objects (and lists of them) holds no record.
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(ScanSeed {
+                node: self.node,
+                scan: &mut *self.scan,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let node = self.node;
+        self.scan.counts[node.table] += 1;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if key == "id" {
+                let id = map.next_value::<Json>()?;
+                if let (Some(set), Some(id)) = (self.scan.ids[node.table].as_mut(), id.as_i64()) {
+                    set.insert(id);
+                }
+            } else if let Some(child) = node.children.iter().find(|c| c.name == key) {
+                map.next_value_seed(ScanSeed {
+                    node: child,
+                    scan: &mut *self.scan,
+                })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
     }
 }
 
