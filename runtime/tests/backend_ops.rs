@@ -133,6 +133,7 @@ mod backend {
         round_trip_every_type,
         rollback_leaves_nothing_and_commit_persists,
         allocate_ids_are_fresh_unique_and_ascending,
+        refresh_statistics_counts_the_transactions_rows,
         concurrent_imports_never_share_ids,
         select_filters_order_and_keyset,
         find_id_and_update_column,
@@ -294,6 +295,35 @@ mod backend {
         let other = tdb.connect().await;
         assert_eq!(read(&other, &select_all(cols)).await, make(&ids));
         other.close().await;
+        teardown(tdb, db).await;
+    }
+
+    /// Statistics refreshed inside the import transaction count its own rows (PostgreSQL: the
+    /// foreign-key check plans made while the table looked empty are replanned); elsewhere a no-op.
+    async fn refresh_statistics_counts_the_transactions_rows(kind: TestDbKind) {
+        let Some((tdb, db)) = setup(kind).await else {
+            return;
+        };
+        let cols = &COLS[..3];
+        let mut tx = db.begin_import().await.expect("begin");
+        let ids = tx.allocate_ids("things", 2000).await.expect("ids").to_vec();
+        let rows: Vec<Row> = ids
+            .iter()
+            .map(|id| vec![Value::Int(*id), Value::Int(1), Value::Text("Issue".into())])
+            .collect();
+        tx.insert("things", cols, &rows).await.expect("insert");
+        tx.refresh_statistics("things").await.expect("refresh");
+        if kind == TestDbKind::Postgres {
+            // ANALYZE writes the row estimate in place: another connection sees it at once.
+            let pool = db.as_postgres().expect("postgres pool");
+            let tuples: f32 =
+                sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = 'things'::regclass")
+                    .fetch_one(pool)
+                    .await
+                    .expect("reltuples");
+            assert!(tuples >= 1900.0, "reltuples {tuples}");
+        }
+        tx.rollback().await.expect("rollback");
         teardown(tdb, db).await;
     }
 

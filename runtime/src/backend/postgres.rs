@@ -134,6 +134,16 @@ pub(crate) async fn allocate_ids(
     Ok(ids)
 }
 
+/// `ANALYZE table` (inside the import transaction: it counts the transaction's own rows).
+pub(crate) async fn analyze(conn: &mut PgConnection, table: &str) -> Result<(), BackendError> {
+    let statement = format!("ANALYZE {}", quote_ident(Dialect::Postgres, table));
+    sqlx::query(AssertSqlSafe(statement))
+        .execute(conn)
+        .await
+        .map_err(|e| BackendError::query("analyze", table, e))?;
+    Ok(())
+}
+
 /// `COPY table (columns) FROM STDIN` with rows already checked against the columns.
 pub(crate) async fn copy_insert(
     conn: &mut PgConnection,

@@ -35,7 +35,7 @@ use crate::progress::{CancellationToken, Phase, ProgressSink};
 use crate::value::{LogicalType, Row, Value, from_json};
 use ids::{IdMap, IdPool, Lookup};
 use uploads::Staging;
-use writer::{Batch, Columns, Writer};
+use writer::{Batch, Columns, TableRows, Writer};
 
 /// Who imports: decides how user references are mapped and how far access levels may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -448,6 +448,8 @@ struct Run<'a> {
     pools: Vec<IdPool>,
     /// Insert column lists per table: exported columns, then token columns.
     columns: Vec<Columns>,
+    /// Tables other rows reference by foreign key (nested children, references).
+    parents: Vec<bool>,
     buffers: Vec<Vec<Row>>,
     buffered: usize,
     /// About how many bytes the buffered rows hold.
@@ -504,6 +506,7 @@ impl<'a> Run<'a> {
             maps: plan.tables.iter().map(|_| None).collect(),
             pools: plan.tables.iter().map(|_| IdPool::default()).collect(),
             columns,
+            parents: parent_tables(plan),
             buffers: plan.tables.iter().map(|_| Vec::new()).collect(),
             buffered: 0,
             buffered_bytes: 0,
@@ -1217,7 +1220,12 @@ impl<'a> Run<'a> {
             }
             let rows = std::mem::take(buffer);
             self.written += rows.len() as u64;
-            batch.push((self.plan.tables[i].name, self.columns[i].clone(), rows));
+            batch.push(TableRows {
+                table: self.plan.tables[i].name,
+                columns: self.columns[i].clone(),
+                rows,
+                parent: self.parents[i],
+            });
         }
         self.buffered = 0;
         self.buffered_bytes = 0;
@@ -1294,6 +1302,32 @@ impl<'a> Run<'a> {
             s.unplace();
         }
     }
+}
+
+/// Which tables other rows reference: parents of nested children linked by a foreign key on the
+/// child, and targets of reference columns.
+fn parent_tables(plan: &Plan) -> Vec<bool> {
+    fn walk(node: &Node, parents: &mut [bool]) {
+        for child in node.children {
+            if matches!(child.link, Link::ChildFk { .. } | Link::Polymorphic { .. }) {
+                parents[node.table] = true;
+            }
+            if let Link::ParentFk { .. } = child.link {
+                parents[child.table] = true;
+            }
+            walk(child, parents);
+        }
+    }
+    let mut parents = vec![false; plan.tables.len()];
+    walk(&plan.root, &mut parents);
+    for table in plan.tables {
+        for column in table.columns {
+            if let Role::Reference { table: target } = column.role {
+                parents[target] = true;
+            }
+        }
+    }
+    parents
 }
 
 /// Buffered rows are handed to the writer at this size (or at `batch_size` rows).

@@ -6,7 +6,13 @@
 //! written in the order they were sent (parents before children within a batch, batch after
 //! batch). Anything else that needs the transaction — id allocation, lookups, commit, rollback —
 //! first waits for the batch in flight ([`Writer::tx`]); a failed write surfaces there.
+//!
+//! Tables that other rows reference (parents, by foreign key) get fresh planner statistics as they
+//! grow ([`ImportTx::refresh_statistics`]): the database checks every inserted child against its
+//! parent with a plan made once per connection, and a plan made while the parent held a few rows
+//! (or was recorded as empty) scans the whole parent for every child.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::task::JoinHandle;
@@ -18,13 +24,54 @@ use crate::value::{LogicalType, Row};
 /// Insert columns of one table.
 pub(crate) type Columns = Arc<[(&'static str, LogicalType)]>;
 
-/// Rows for several tables, written in the order given.
-pub(crate) type Batch = Vec<(&'static str, Columns, Vec<Row>)>;
+/// Rows of one table, and whether other rows reference that table.
+pub(crate) struct TableRows {
+    pub table: &'static str,
+    pub columns: Columns,
+    pub rows: Vec<Row>,
+    pub parent: bool,
+}
 
-type Written = (ImportTx, Result<(), BackendError>);
+/// Rows for several tables, written in the order given.
+pub(crate) type Batch = Vec<TableRows>;
+
+/// A parent table's statistics are refreshed once it holds this many rows written by the import…
+const FIRST_REFRESH: u64 = 1_000;
+/// …and again each time it has grown this many times over since the last refresh.
+const REFRESH_GROWTH: u64 = 4;
+
+/// The transaction and what the writer knows about the tables it wrote.
+struct Conn {
+    tx: ImportTx,
+    /// Parent table → (rows written, rows written at the last statistics refresh).
+    grown: HashMap<&'static str, (u64, u64)>,
+}
+
+impl Conn {
+    async fn write(&mut self, batch: &Batch) -> Result<(), BackendError> {
+        for part in batch {
+            self.tx
+                .insert(part.table, &part.columns, &part.rows)
+                .await?;
+            if !part.parent {
+                continue;
+            }
+            let (written, refreshed) = self.grown.entry(part.table).or_default();
+            *written += part.rows.len() as u64;
+            if *written >= FIRST_REFRESH && *written >= refreshed.saturating_mul(REFRESH_GROWTH) {
+                *refreshed = *written;
+                tracing::debug!(table = part.table, rows = *written, "refreshing statistics");
+                self.tx.refresh_statistics(part.table).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+type Written = (Conn, Result<(), BackendError>);
 
 enum State {
-    Idle(ImportTx),
+    Idle(Conn),
     Busy(JoinHandle<Written>),
     /// Committed, rolled back, or lost with a writer task that panicked.
     Gone,
@@ -37,7 +84,10 @@ pub(crate) struct Writer {
 impl Writer {
     pub(crate) fn new(tx: ImportTx) -> Writer {
         Writer {
-            state: State::Idle(tx),
+            state: State::Idle(Conn {
+                tx,
+                grown: HashMap::new(),
+            }),
         }
     }
 
@@ -47,15 +97,15 @@ impl Writer {
             let State::Busy(handle) = std::mem::replace(&mut self.state, State::Gone) else {
                 unreachable!("matched Busy above");
             };
-            let (tx, result) = handle.await.map_err(|e| {
+            let (conn, result) = handle.await.map_err(|e| {
                 // The task panicked: the transaction was dropped with it and rolls back.
                 ImportError::Writer(e.to_string())
             })?;
-            self.state = State::Idle(tx);
+            self.state = State::Idle(conn);
             result?;
         }
         match &mut self.state {
-            State::Idle(tx) => Ok(tx),
+            State::Idle(conn) => Ok(&mut conn.tx),
             _ => Err(ImportError::Writer(
                 "the import transaction has already ended".into(),
             )),
@@ -65,16 +115,12 @@ impl Writer {
     /// Hand a batch to the background task, after the previous one is written. Returns at once.
     pub(crate) async fn send(&mut self, batch: Batch) -> Result<(), ImportError> {
         self.tx().await?;
-        let State::Idle(mut tx) = std::mem::replace(&mut self.state, State::Gone) else {
+        let State::Idle(mut conn) = std::mem::replace(&mut self.state, State::Gone) else {
             unreachable!("tx() leaves the writer idle or fails");
         };
         self.state = State::Busy(tokio::spawn(async move {
-            for (table, columns, rows) in &batch {
-                if let Err(e) = tx.insert(table, columns, rows).await {
-                    return (tx, Err(e));
-                }
-            }
-            (tx, Ok(()))
+            let result = conn.write(&batch).await;
+            (conn, result)
         }));
         Ok(())
     }
@@ -83,7 +129,7 @@ impl Writer {
     pub(crate) async fn finish(&mut self) -> Result<ImportTx, ImportError> {
         self.tx().await?;
         match std::mem::replace(&mut self.state, State::Gone) {
-            State::Idle(tx) => Ok(tx),
+            State::Idle(conn) => Ok(conn.tx),
             _ => unreachable!("tx() leaves the writer idle or fails"),
         }
     }
@@ -92,9 +138,9 @@ impl Writer {
     /// transaction.
     pub(crate) async fn abort(&mut self) {
         let tx = match std::mem::replace(&mut self.state, State::Gone) {
-            State::Idle(tx) => tx,
+            State::Idle(conn) => conn.tx,
             State::Busy(handle) => match handle.await {
-                Ok((tx, _)) => tx,
+                Ok((conn, _)) => conn.tx,
                 // Panicked: the transaction went with the task and rolls back on its own.
                 Err(_) => return,
             },
