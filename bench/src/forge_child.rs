@@ -245,42 +245,5 @@ fn seconds(what: &'static str, s: f64) -> Result<Duration, BenchError> {
 /// logging to stderr (`RUST_LOG`, default `info`), a multi-threaded Tokio runtime, the JSON or
 /// human result on stdout, `error: …` on stderr and exit code 1 on failure.
 pub fn run_forge_cli(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    use clap::Parser;
-    let argv = std::iter::once(OsString::from("forge")).chain(args);
-    let cli = match forge::cli::Cli::try_parse_from(argv) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    if let Err(e) = forge::cli::init_logging() {
-        eprintln!("error: {}", e.one_line());
-        return ExitCode::from(1);
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: starting the async runtime failed: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match runtime.block_on(forge::cli::run(&cli)) {
-        Ok(output) => {
-            if cli.json {
-                println!("{}", output.json);
-            } else {
-                println!("{}", output.human);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {}", e.one_line());
-            ExitCode::from(1)
-        }
-    }
+    forge::cli::main_from(std::iter::once(OsString::from("forge")).chain(args))
 }

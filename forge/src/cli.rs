@@ -182,6 +182,56 @@ pub struct SchemaDumpArgs {
     pub output: PathBuf,
 }
 
+/// What `forge`'s `main` does, for any argument list (`argv` starts with the program name):
+/// parse, set up logging to stderr, run on a multi-threaded Tokio runtime, print the JSON or human
+/// result on stdout, `error: …` on stderr with exit code 1 on failure. The bench re-executes itself
+/// through this, so it measures exactly what the `forge` binary runs.
+pub fn main_from<I, T>(argv: I) -> std::process::ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    use std::process::ExitCode;
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            // Help and version go to stdout; usage errors to stderr.
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if let Err(e) = init_logging() {
+        eprintln!("error: {}", e.one_line());
+        return ExitCode::from(1);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime failed: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(&cli)) {
+        Ok(output) => {
+            if cli.json {
+                println!("{}", output.json);
+            } else {
+                println!("{}", output.human);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}", e.one_line());
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Run one parsed command line.
 pub async fn run(cli: &Cli) -> Result<Output, ForgeError> {
     match &cli.command {
