@@ -86,11 +86,9 @@ pub(crate) async fn begin_snapshot(
 pub(crate) async fn begin_import(
     pool: &PgPool,
 ) -> Result<Transaction<'static, Postgres>, BackendError> {
-    let mut tx = pool
-        .begin()
+    pool.begin()
         .await
-        .map_err(|e| BackendError::query("begin import", "transaction", e))?;
-    Ok(tx)
+        .map_err(|e| BackendError::query("begin import", "transaction", e))
 }
 
 /// `n` values of the sequence behind `table.id`, ascending, folded into runs of consecutive values

@@ -27,6 +27,41 @@ pub(crate) fn format_postgres(ts: &DateTime<Utc>) -> String {
     }
 }
 
+/// Append [`format_postgres`]'s text to `buf`: digit by digit for years 1–9999 (the COPY path
+/// writes one per timestamp value; `strftime` parsing cost more than the rest of the row), through
+/// [`format_postgres`] otherwise.
+pub(crate) fn write_postgres(buf: &mut Vec<u8>, ts: &DateTime<Utc>) {
+    use chrono::Datelike;
+    let (year, nanos) = (ts.year(), ts.nanosecond());
+    // Leap seconds (nanos ≥ 1e9) and years chrono prints differently take the general path.
+    let (Ok(year @ 1..=9999), true) = (u32::try_from(year), nanos < 1_000_000_000) else {
+        buf.extend_from_slice(format_postgres(ts).as_bytes());
+        return;
+    };
+    fn digits(buf: &mut Vec<u8>, value: u32, width: usize) {
+        let mut out = [b'0'; 6];
+        let mut v = value;
+        for slot in out[..width].iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        buf.extend_from_slice(&out[..width]);
+    }
+    for (value, width, sep) in [
+        (year, 4, b'-'),
+        (ts.month(), 2, b'-'),
+        (ts.day(), 2, b' '),
+        (ts.hour(), 2, b':'),
+        (ts.minute(), 2, b':'),
+        (ts.second(), 2, b'.'),
+    ] {
+        digits(buf, value, width);
+        buf.push(sep);
+    }
+    digits(buf, nanos / 1_000, 6);
+    buf.extend_from_slice(b"+00");
+}
+
 /// Drop sub-microsecond precision.
 pub(crate) fn truncate_micros(ts: DateTime<Utc>) -> DateTime<Utc> {
     let nanos = ts.nanosecond();
@@ -155,6 +190,19 @@ mod tests {
             let later = t + chrono::Duration::microseconds(1);
             proptest::prop_assert!(format_sqlite(&t) < format_sqlite(&later));
         }
+
+        /// The digit-by-digit PostgreSQL form is exactly `format_postgres`'s, over chrono's whole
+        /// range (BC years, years past 9999, sub-microsecond parts).
+        #[test]
+        fn postgres_text_is_written_as_formatted(
+            secs in -8_334_601_228_800i64..8_210_266_876_799,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let t = DateTime::from_timestamp(secs, nanos).expect("in range");
+            let mut buf = b"x".to_vec();
+            write_postgres(&mut buf, &t);
+            proptest::prop_assert_eq!(buf, format!("x{}", format_postgres(&t)).into_bytes());
+        }
     }
 
     #[test]
@@ -173,5 +221,10 @@ mod tests {
             .and_time(NaiveTime::MIN)
             .and_utc();
         assert_eq!(format_postgres(&far), "12345-01-01 00:00:00.000000+00");
+        for t in [t, bc, far] {
+            let mut buf = Vec::new();
+            write_postgres(&mut buf, &t);
+            assert_eq!(buf, format_postgres(&t).into_bytes());
+        }
     }
 }

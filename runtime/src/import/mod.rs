@@ -17,6 +17,7 @@ mod writer;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
@@ -183,6 +184,7 @@ pub async fn import(
     opts: &ImportOptions,
 ) -> Result<ImportSummary, ImportError> {
     let root_name = plan.root.name;
+    let started = std::time::Instant::now();
     // 1. Verify, before any database access.
     opts.progress.emit(Phase::Verify, root_name, 0, None);
     // 2. In the same pass, scan for referenced ids and count the records of every table.
@@ -194,6 +196,10 @@ pub async fn import(
             .map_err(|e| ImportError::Reader(e.to_string()))??
     };
     opts.progress.emit(Phase::Verify, root_name, 1, Some(1));
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "archive verified and scanned"
+    );
     if opts.cancel.is_cancelled() {
         return Err(ImportError::Cancelled);
     }
@@ -405,10 +411,9 @@ struct Parent {
 #[derive(Debug)]
 struct Deferred {
     node: &'static Node,
-    path: String,
     obj: Map<String, Json>,
     parent: Option<Parent>,
-    member: String,
+    member: Arc<str>,
     line: u64,
     /// The id it got when first seen, kept so ids stay in archive order.
     new_id: i64,
@@ -423,14 +428,14 @@ enum Outcome {
 /// Where an error points.
 #[derive(Debug, Clone)]
 struct At {
-    member: String,
+    member: Arc<str>,
     line: u64,
 }
 
 impl At {
     fn err(&self, message: impl Into<String>) -> ImportError {
         ImportError::Record {
-            member: self.member.clone(),
+            member: self.member.to_string(),
             line: self.line,
             message: message.into(),
         }
@@ -463,7 +468,7 @@ struct Run<'a> {
     user_unique: HashMap<(usize, usize, String), i64>,
     deferred: Vec<Deferred>,
     warnings: BTreeMap<(String, String, WarningReason), u64>,
-    relations: BTreeMap<String, u64>,
+    relations: Relations,
     rows: u64,
     /// Rows sent to the database so far.
     written: u64,
@@ -518,7 +523,7 @@ impl<'a> Run<'a> {
             user_unique: HashMap::new(),
             deferred: Vec::new(),
             warnings: BTreeMap::new(),
-            relations: BTreeMap::new(),
+            relations: Relations::new(&plan.root),
             rows: 0,
             written: 0,
             totals,
@@ -573,6 +578,7 @@ impl<'a> Run<'a> {
             })?;
             self.pools[i] = IdPool::new(self.allocate(i, n).await?);
         }
+        tracing::debug!("fresh ids reserved");
 
         // Stream the archive on a blocking thread; records come through a bounded channel.
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Event, ImportError>>(256);
@@ -599,6 +605,7 @@ impl<'a> Run<'a> {
         });
 
         let result = self.consume(&mut receiver).await;
+        tracing::debug!("records streamed");
         // Stop the reader (if we bailed out early) and wait for it, so no file is written after us.
         drop(receiver);
         let _ = reader.await;
@@ -625,6 +632,7 @@ impl<'a> Run<'a> {
     ) -> Result<(), ImportError> {
         let root_name = self.plan.root.name;
         let mut current: Option<&'static Node> = None;
+        let mut member: Arc<str> = Arc::from("");
         let mut done = 0u64;
         while let Some(ev) = receiver.recv().await {
             if self.opts.cancel.is_cancelled() {
@@ -635,6 +643,7 @@ impl<'a> Run<'a> {
                 Event::User { value } => self.user_lines.push(value),
                 Event::RelationStart { relation } => {
                     self.write_root().await?;
+                    member = Arc::from(format!("tree/{root_name}/{relation}.ndjson"));
                     current = self.plan.root.children.iter().find(|n| n.name == relation);
                     if current.is_none() {
                         self.warn(
@@ -651,18 +660,21 @@ impl<'a> Run<'a> {
                     value,
                 } => {
                     let Some(node) = current else { continue };
-                    let member = format!("tree/{root_name}/{relation}.ndjson");
-                    let at = At { member, line };
-                    let obj = value;
-                    let path = format!("{root_name}/{}", node.name);
+                    debug_assert_eq!(
+                        member.as_ref(),
+                        format!("tree/{root_name}/{relation}.ndjson")
+                    );
+                    let at = At {
+                        member: Arc::clone(&member),
+                        line,
+                    };
                     let parent = Parent {
                         new_id: self.root_id,
                     };
-                    self.record(node, &path, obj, Some(parent), &at, None)
-                        .await?;
+                    self.record(node, value, Some(parent), &at, None).await?;
                     done += 1;
                     if done.is_multiple_of(100) {
-                        let total = self.totals.get(&path).copied();
+                        let total = self.totals.get(self.relations.path(node)).copied();
                         self.opts
                             .progress
                             .emit(Phase::Import, node.name, done, total);
@@ -676,8 +688,7 @@ impl<'a> Run<'a> {
                 Event::RelationEnd => {
                     if let Some(node) = current.take() {
                         self.resolve_deferred(false).await?;
-                        let path = format!("{root_name}/{}", node.name);
-                        let total = self.totals.get(&path).copied();
+                        let total = self.totals.get(self.relations.path(node)).copied();
                         self.opts
                             .progress
                             .emit(Phase::Import, node.name, done, total);
@@ -704,7 +715,7 @@ impl<'a> Run<'a> {
         self.map_users().await?;
         let root_name = self.plan.root.name;
         let at = At {
-            member: format!("tree/{root_name}.json"),
+            member: Arc::from(format!("tree/{root_name}.json")),
             line: 1,
         };
         let Some(mut obj) = self.pending_root.take() else {
@@ -714,7 +725,7 @@ impl<'a> Run<'a> {
             obj.insert(k.clone(), crate::value::to_json(v));
         }
         let root_id = self.root_id;
-        self.record(&self.plan.root, root_name, obj, None, &at, Some(root_id))
+        self.record(&self.plan.root, obj, None, &at, Some(root_id))
             .await?;
         self.root_written = true;
         self.opts
@@ -759,7 +770,6 @@ impl<'a> Run<'a> {
     fn record<'s>(
         &'s mut self,
         node: &'static Node,
-        path: &'s str,
         mut obj: Map<String, Json>,
         parent: Option<Parent>,
         at: &'s At,
@@ -770,6 +780,8 @@ impl<'a> Run<'a> {
         Box::pin(async move {
             let plan = self.plan;
             let table = plan.table_of(node);
+            let path = self.relations.shared_path(node);
+            let path = path.as_ref();
             let old_id = obj.get("id").and_then(Json::as_i64);
 
             // belongs_to targets first: the row needs their ids.
@@ -781,13 +793,12 @@ impl<'a> Run<'a> {
                 let Some(Json::Object(sub)) = obj.remove(child.name) else {
                     continue;
                 };
-                let child_path = format!("{path}/{}", child.name);
-                match self.record(child, &child_path, sub, None, at, None).await? {
+                match self.record(child, sub, None, at, None).await? {
                     Outcome::Written(id) | Outcome::Reused(id) => belongs.push((column, id)),
                     Outcome::Deferred => {
                         return Err(at.err(format!(
                             "{}: a belongs_to record cannot wait for other records",
-                            child_path
+                            self.relations.path(child)
                         )));
                     }
                 }
@@ -798,7 +809,7 @@ impl<'a> Run<'a> {
             if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_ref()) {
                 if node.cardinality == Cardinality::BelongsTo {
                     if let Lookup::Ready(id) = map.lookup(old) {
-                        self.count(path, false);
+                        self.relations.count(node);
                         return Ok(Outcome::Reused(id));
                     }
                 } else if matches!(map.lookup(old), Lookup::Ready(_)) && fixed_id.is_none() {
@@ -817,7 +828,7 @@ impl<'a> Run<'a> {
                     if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_mut()) {
                         map.reuse(old, id);
                     }
-                    self.count(path, false);
+                    self.relations.count(node);
                     return Ok(Outcome::Reused(id));
                 }
                 Some(key)
@@ -851,10 +862,9 @@ impl<'a> Run<'a> {
             if waiting {
                 self.deferred.push(Deferred {
                     node,
-                    path: path.to_string(),
                     obj,
                     parent,
-                    member: at.member.clone(),
+                    member: Arc::clone(&at.member),
                     line: at.line,
                     new_id,
                 });
@@ -901,7 +911,8 @@ impl<'a> Run<'a> {
             if let Some(key) = existing_key {
                 self.existing.insert((node.table, key), new_id);
             }
-            self.count(path, true);
+            self.relations.count(node);
+            self.rows += 1;
 
             // Children.
             for child in node.children {
@@ -911,24 +922,27 @@ impl<'a> Run<'a> {
                 let Some(value) = obj.remove(child.name) else {
                     continue;
                 };
-                let child_path = format!("{path}/{}", child.name);
                 let me = Some(Parent { new_id });
                 match value {
                     Json::Array(items) if child.cardinality == Cardinality::HasMany => {
                         for item in items {
                             let Json::Object(sub) = item else {
-                                return Err(at.err(format!("{child_path}: items must be objects")));
+                                return Err(at.err(format!(
+                                    "{}: items must be objects",
+                                    self.relations.path(child)
+                                )));
                             };
-                            self.record(child, &child_path, sub, me, at, None).await?;
+                            self.record(child, sub, me, at, None).await?;
                         }
                     }
                     Json::Object(sub) if child.cardinality != Cardinality::HasMany => {
-                        self.record(child, &child_path, sub, me, at, None).await?;
+                        self.record(child, sub, me, at, None).await?;
                     }
                     Json::Null => {}
                     _ => {
                         return Err(at.err(format!(
-                            "{child_path}: expected {}",
+                            "{}: expected {}",
+                            self.relations.path(child),
                             if child.cardinality == Cardinality::HasMany {
                                 "an array of objects"
                             } else {
@@ -1163,13 +1177,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn count(&mut self, path: &str, written: bool) {
-        *self.relations.entry(path.to_string()).or_default() += 1;
-        if written {
-            self.rows += 1;
-        }
-    }
-
     /// Retry records that waited for others. At the end of the archive (`last`), anything still
     /// waiting is a cycle the archive cannot satisfy.
     async fn resolve_deferred(&mut self, last: bool) -> Result<(), ImportError> {
@@ -1186,8 +1193,8 @@ impl<'a> Run<'a> {
                     member: d.member,
                     line: d.line,
                 };
-                // Undo the count of the first attempt? It was not counted: deferral returns before.
-                self.record(d.node, &d.path, d.obj, d.parent, &at, Some(d.new_id))
+                // The first attempt was not counted: deferral returns before counting.
+                self.record(d.node, d.obj, d.parent, &at, Some(d.new_id))
                     .await?;
             }
             if self.deferred.len() >= before {
@@ -1196,11 +1203,11 @@ impl<'a> Run<'a> {
                 }
                 let d = &self.deferred[0];
                 return Err(ImportError::Record {
-                    member: d.member.clone(),
+                    member: d.member.to_string(),
                     line: d.line,
                     message: format!(
                         "{}: references records that wait for each other (a cycle the archive cannot satisfy)",
-                        d.path
+                        self.relations.path(d.node)
                     ),
                 });
             }
@@ -1248,6 +1255,7 @@ impl<'a> Run<'a> {
             Some(s) => s.place(),
             None => Ok(0),
         };
+        tracing::debug!("uploads placed");
         let placed = match placed {
             Ok(n) => n,
             Err(e) => {
@@ -1289,7 +1297,7 @@ impl<'a> Run<'a> {
             .collect();
         Ok(ImportSummary {
             root_id: self.root_id,
-            relations: std::mem::take(&mut self.relations),
+            relations: self.relations.summary(),
             rows: self.rows,
             uploads: placed as u64,
             warnings,
@@ -1301,6 +1309,67 @@ impl<'a> Run<'a> {
         if let Some(s) = self.staging.as_mut() {
             s.unplace();
         }
+    }
+}
+
+/// Every relation path of the plan (`project/issues/notes`), made once, and how many records of
+/// each the import took (written or reused).
+struct Relations {
+    /// Node address → index into `paths` and `counts`.
+    index: HashMap<usize, usize>,
+    paths: Vec<Arc<str>>,
+    counts: Vec<u64>,
+}
+
+impl Relations {
+    fn new(root: &'static Node) -> Relations {
+        fn walk(node: &'static Node, path: String, r: &mut Relations) {
+            r.index.insert(Relations::key(node), r.paths.len());
+            r.paths.push(Arc::from(path.as_str()));
+            r.counts.push(0);
+            for child in node.children {
+                walk(child, format!("{path}/{}", child.name), r);
+            }
+        }
+        let mut r = Relations {
+            index: HashMap::new(),
+            paths: Vec::new(),
+            counts: Vec::new(),
+        };
+        walk(root, root.name.to_string(), &mut r);
+        r
+    }
+
+    fn key(node: &'static Node) -> usize {
+        std::ptr::from_ref(node) as usize
+    }
+
+    fn slot(&self, node: &'static Node) -> usize {
+        // Every node handed to the importer comes from the plan this was made from.
+        self.index.get(&Relations::key(node)).copied().unwrap_or(0)
+    }
+
+    fn path(&self, node: &'static Node) -> &str {
+        &self.paths[self.slot(node)]
+    }
+
+    fn shared_path(&self, node: &'static Node) -> Arc<str> {
+        Arc::clone(&self.paths[self.slot(node)])
+    }
+
+    fn count(&mut self, node: &'static Node) {
+        let slot = self.slot(node);
+        self.counts[slot] += 1;
+    }
+
+    /// Records per relation path, for relations that had any.
+    fn summary(&self) -> BTreeMap<String, u64> {
+        self.paths
+            .iter()
+            .zip(&self.counts)
+            .filter(|(_, n)| **n > 0)
+            .map(|(p, n)| (p.to_string(), *n))
+            .collect()
     }
 }
 

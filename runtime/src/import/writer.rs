@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
@@ -43,25 +44,54 @@ const REFRESH_GROWTH: u64 = 4;
 /// The transaction and what the writer knows about the tables it wrote.
 struct Conn {
     tx: ImportTx,
-    /// Parent table → (rows written, rows written at the last statistics refresh).
-    grown: HashMap<&'static str, (u64, u64)>,
+    tables: HashMap<&'static str, TableLog>,
+    /// Time spent writing batches.
+    busy: Duration,
+}
+
+/// What the writer did to one table (logged at debug level when the import ends: where the
+/// database's time went).
+#[derive(Debug, Default)]
+struct TableLog {
+    rows: u64,
+    /// Rows written at the last statistics refresh.
+    refreshed: u64,
+    inserts: u32,
+    inserting: Duration,
+    analyzing: Duration,
 }
 
 impl Conn {
     async fn write(&mut self, batch: &Batch) -> Result<(), BackendError> {
+        let started = Instant::now();
+        let result = self.write_parts(batch).await;
+        self.busy += started.elapsed();
+        result
+    }
+
+    async fn write_parts(&mut self, batch: &Batch) -> Result<(), BackendError> {
         for part in batch {
+            let started = Instant::now();
             self.tx
                 .insert(part.table, &part.columns, &part.rows)
                 .await?;
-            if !part.parent {
-                continue;
-            }
-            let (written, refreshed) = self.grown.entry(part.table).or_default();
-            *written += part.rows.len() as u64;
-            if *written >= FIRST_REFRESH && *written >= refreshed.saturating_mul(REFRESH_GROWTH) {
-                *refreshed = *written;
-                tracing::debug!(table = part.table, rows = *written, "refreshing statistics");
+            let table = self.tables.entry(part.table).or_default();
+            table.inserting += started.elapsed();
+            table.inserts += 1;
+            table.rows += part.rows.len() as u64;
+            if part.parent
+                && table.rows >= FIRST_REFRESH
+                && table.rows >= table.refreshed.saturating_mul(REFRESH_GROWTH)
+            {
+                table.refreshed = table.rows;
+                tracing::debug!(
+                    table = part.table,
+                    rows = table.rows,
+                    "refreshing statistics"
+                );
+                let started = Instant::now();
                 self.tx.refresh_statistics(part.table).await?;
+                table.analyzing += started.elapsed();
             }
         }
         Ok(())
@@ -79,6 +109,8 @@ enum State {
 
 pub(crate) struct Writer {
     state: State,
+    /// Time the importer waited for a batch in flight.
+    waited: Duration,
 }
 
 impl Writer {
@@ -86,8 +118,10 @@ impl Writer {
         Writer {
             state: State::Idle(Conn {
                 tx,
-                grown: HashMap::new(),
+                tables: HashMap::new(),
+                busy: Duration::ZERO,
             }),
+            waited: Duration::ZERO,
         }
     }
 
@@ -97,10 +131,12 @@ impl Writer {
             let State::Busy(handle) = std::mem::replace(&mut self.state, State::Gone) else {
                 unreachable!("matched Busy above");
             };
+            let started = Instant::now();
             let (conn, result) = handle.await.map_err(|e| {
                 // The task panicked: the transaction was dropped with it and rolls back.
                 ImportError::Writer(e.to_string())
             })?;
+            self.waited += started.elapsed();
             self.state = State::Idle(conn);
             result?;
         }
@@ -129,7 +165,24 @@ impl Writer {
     pub(crate) async fn finish(&mut self) -> Result<ImportTx, ImportError> {
         self.tx().await?;
         match std::mem::replace(&mut self.state, State::Gone) {
-            State::Idle(conn) => Ok(conn.tx),
+            State::Idle(conn) => {
+                tracing::debug!(
+                    writing_ms = conn.busy.as_millis() as u64,
+                    waited_ms = self.waited.as_millis() as u64,
+                    "all batches written"
+                );
+                for (table, w) in &conn.tables {
+                    tracing::debug!(
+                        table,
+                        rows = w.rows,
+                        inserts = w.inserts,
+                        inserting_ms = w.inserting.as_millis() as u64,
+                        analyzing_ms = w.analyzing.as_millis() as u64,
+                        "table written"
+                    );
+                }
+                Ok(conn.tx)
+            }
             _ => unreachable!("tx() leaves the writer idle or fails"),
         }
     }
