@@ -86,7 +86,7 @@ pub(crate) async fn begin_snapshot(
 pub(crate) async fn begin_import(
     pool: &PgPool,
 ) -> Result<Transaction<'static, Postgres>, BackendError> {
-    let mut tx = pool
+    let tx = pool
         .begin()
         .await
         .map_err(|e| BackendError::query("begin import", "transaction", e))?;
