@@ -23,10 +23,8 @@ pub(crate) enum Event {
         value: Map<String, Json>,
     },
     RelationEnd,
-    /// An upload whose bytes went to the upload callback.
-    Upload {
-        sha256: String,
-    },
+    /// An upload whose bytes (and name) went to the upload callback.
+    Upload,
 }
 
 struct FnSink<F, U> {
@@ -69,9 +67,7 @@ where
 
     fn upload(&mut self, sha256: &str, _bytes: u64, data: &mut dyn Read) -> Result<(), E> {
         (self.on_upload)(sha256, data)?;
-        (self.on_event)(Event::Upload {
-            sha256: sha256.to_string(),
-        })
+        (self.on_event)(Event::Upload)
     }
 }
 

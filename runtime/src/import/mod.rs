@@ -15,7 +15,7 @@ mod ids;
 mod uploads;
 mod writer;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -467,6 +467,9 @@ struct Run<'a> {
     /// (table, index of `user_unique`, key) → the id of the row kept.
     user_unique: HashMap<(usize, usize, String), i64>,
     deferred: Vec<Deferred>,
+    /// (table, row id) of upload rows that waited after their file was wanted: when they are
+    /// replayed, the file is only named again, not wanted twice.
+    uploads_wanted: HashSet<(usize, i64)>,
     warnings: BTreeMap<(String, String, WarningReason), u64>,
     relations: Relations,
     rows: u64,
@@ -522,6 +525,7 @@ impl<'a> Run<'a> {
             existing: HashMap::new(),
             user_unique: HashMap::new(),
             deferred: Vec::new(),
+            uploads_wanted: HashSet::new(),
             warnings: BTreeMap::new(),
             relations: Relations::new(&plan.root),
             rows: 0,
@@ -694,11 +698,8 @@ impl<'a> Run<'a> {
                             .emit(Phase::Import, node.name, done, total);
                     }
                 }
-                Event::Upload { sha256 } => {
-                    if let Some(s) = self.staging.as_mut() {
-                        s.mark_received(sha256);
-                    }
-                }
+                // The blob sink registered it with the staging area when it wrote it.
+                Event::Upload => {}
             }
         }
         self.write_root().await?;
@@ -860,6 +861,9 @@ impl<'a> Run<'a> {
             }
             self.report_dropped(node, table, &obj, path);
             if waiting {
+                if table.upload.is_some() {
+                    self.uploads_wanted.insert((node.table, new_id));
+                }
                 self.deferred.push(Deferred {
                     node,
                     obj,
@@ -1092,7 +1096,7 @@ impl<'a> Run<'a> {
                     && upload.path_column == name
                 {
                     return self
-                        .upload_path(raw, obj, new_id, path, at)
+                        .upload_path(node.table, raw, obj, new_id, path, at)
                         .map(Resolved::Value);
                 }
                 let mut v = decode(raw)?;
@@ -1110,6 +1114,7 @@ impl<'a> Run<'a> {
 
     fn upload_path(
         &mut self,
+        table: usize,
         raw: Option<&Json>,
         obj: &Map<String, Json>,
         row_id: i64,
@@ -1125,6 +1130,11 @@ impl<'a> Run<'a> {
         let root_table = self.plan.tables[self.root_table].name;
         let root_id = self.root_id;
         let staging = self.staging.as_mut().ok_or(UploadError::NoDirectory)?;
+        if self.uploads_wanted.contains(&(table, row_id)) {
+            return Ok(Value::Text(
+                uploads::upload_path(root_table, root_id, row_id, old).0,
+            ));
+        }
         Ok(Value::Text(
             staging.want(root_table, root_id, row_id, sha, old),
         ))

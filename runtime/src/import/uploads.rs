@@ -1,113 +1,273 @@
 //! Upload files of an import: staged beside the storage directory, moved into place in one rename
 //! just before the transaction commits, removed again if anything fails.
 //!
-//! Blobs are made durable without slowing the archive reader down: the reader only writes them,
-//! and a few background threads `fsync` them as they arrive (several `fsync`s at once share the
-//! file system's journal commits: ~8× the throughput of one after another here). [`Staging::place`]
-//! waits for them, and after the rename syncs the directories the new names live in.
+//! Placing them stays off the import's critical path: the archive reader only writes blobs
+//! (`<staging>/blobs/<sha256>`), and a few background threads do the rest while the database
+//! works. They `fsync` every blob as it arrives (several `fsync`s at once share the file system's
+//! journal commits: ~8× the throughput of one after another here), and as soon as an upload row's
+//! path is wanted ([`Staging::want`]) and its blob is written — in either order — they create the
+//! row's directory under `<staging>/tree/`, hard-link (or copy and sync) the blob into it and
+//! `fsync` that directory. [`Staging::place`] waits for them, then moves
+//! `tree/<root table>/<root id>` into the storage directory in one rename and syncs the renamed
+//! directory and its parent.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
-/// Threads that `fsync` staged blobs.
-const SYNC_THREADS: usize = 8;
+/// Background threads that sync blobs and place upload files.
+const THREADS: usize = 8;
 
 /// Files received from the archive and the places the imported rows expect them.
 #[derive(Debug)]
 pub(crate) struct Staging {
-    /// `<uploads>/.hoist-import-XXXX`, removed on drop.
+    /// `<uploads>/.hoist-import-XXXX`, removed on drop (after the background threads stopped).
     dir: tempfile::TempDir,
     uploads_dir: PathBuf,
-    received: BTreeSet<String>,
-    /// Relative path under the storage directory → sha256 of its content.
-    wanted: BTreeMap<String, String>,
+    /// Shared with the archive reader's [`BlobSink`]s.
+    state: Arc<Mutex<State>>,
+    pool: Option<Pool>,
     /// Top directory (relative) this import owns, moved in one rename: `<root table>/<root id>`.
     owned_top: Option<PathBuf>,
+    /// Upload files wanted so far.
+    wanted: usize,
     /// Set after the move: the final directory to remove if the commit fails.
     placed: Option<PathBuf>,
-    syncer: Option<Syncer>,
 }
 
-/// Where the archive reader writes blobs; hands each written blob to the syncing threads.
+/// What the importer (wants) and the archive reader (blobs) both update, under one lock, so a
+/// file is placed exactly once whichever of the two comes first.
+#[derive(Debug)]
+struct State {
+    /// Where background jobs go; `None` once the staging area is placed or dropped.
+    jobs: Option<Sender<Job>>,
+    /// A job could not be handed to the threads (they all stopped).
+    lost: bool,
+    /// `<staging>/blobs`.
+    blobs: PathBuf,
+    /// `<staging>/tree/<root table>/<root id>`, from the first want on.
+    top: Option<PathBuf>,
+    /// Blobs written to `blobs`.
+    received: HashSet<String>,
+    /// Wanted files whose blob has not arrived yet: sha256 → paths under `top` (`<row id>/<name>`).
+    waiting: HashMap<String, Vec<Box<str>>>,
+}
+
+/// Work for the background threads.
+#[derive(Debug)]
+enum Job {
+    /// `fsync` a staged blob.
+    Sync(PathBuf),
+    /// Give a blob one more name, `dest`, in a directory of its own (created here); then `fsync`
+    /// that directory, so the name is durable once the directory is.
+    Place { blob: Arc<Path>, dest: PathBuf },
+}
+
+/// Where the archive reader writes blobs; each written blob is synced, and placed wherever it is
+/// wanted, in the background.
 #[derive(Debug, Clone)]
 pub(crate) struct BlobSink {
     dir: PathBuf,
-    synced: Sender<PathBuf>,
+    state: Arc<Mutex<State>>,
 }
 
-/// Background threads that `fsync` every blob they are sent.
+/// The background threads, fed through the sender in [`State::jobs`].
 #[derive(Debug)]
-struct Syncer {
-    sender: Sender<PathBuf>,
-    threads: Vec<JoinHandle<Result<(), UploadError>>>,
+struct Pool {
+    threads: Vec<JoinHandle<()>>,
+    shared: Arc<PoolShared>,
 }
 
-impl Syncer {
-    fn start() -> Result<Syncer, UploadError> {
-        let (sender, receiver) = channel::<PathBuf>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        let mut threads = Vec::with_capacity(SYNC_THREADS);
-        for i in 0..SYNC_THREADS {
-            let receiver = Arc::clone(&receiver);
-            let thread = std::thread::Builder::new()
-                .name(format!("hoist-fsync-{i}"))
-                .spawn(move || sync_files(&receiver))
-                .map_err(io(Path::new("(fsync thread)")))?;
-            threads.push(thread);
-        }
-        Ok(Syncer { sender, threads })
-    }
+#[derive(Debug, Default)]
+struct PoolShared {
+    /// Skip the remaining jobs: one failed (the import fails anyway) or the staging area is
+    /// dropped.
+    stop: AtomicBool,
+    /// The first job's error.
+    failed: Mutex<Option<UploadError>>,
+}
 
-    /// Wait until every blob sent so far (by senders that are gone) is durable.
-    fn wait(self) -> Result<(), UploadError> {
-        drop(self.sender);
-        let mut first = Ok(());
-        for thread in self.threads {
-            let result = thread.join().unwrap_or_else(|_| {
-                Err(UploadError::Io {
-                    path: PathBuf::from("(fsync thread)"),
-                    source: std::io::Error::other("the thread panicked"),
-                })
-            });
-            if first.is_ok() {
-                first = result;
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn thread_panicked() -> UploadError {
+    UploadError::Io {
+        path: PathBuf::from("(upload thread)"),
+        source: std::io::Error::other("the thread panicked"),
+    }
+}
+
+fn threads_stopped(path: PathBuf) -> UploadError {
+    UploadError::Io {
+        path,
+        source: std::io::Error::other("the upload threads stopped"),
+    }
+}
+
+impl Pool {
+    fn start() -> Result<(Pool, Sender<Job>), UploadError> {
+        let (sender, receiver) = channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let shared = Arc::new(PoolShared::default());
+        let mut pool = Pool {
+            threads: Vec::with_capacity(THREADS),
+            shared,
+        };
+        for i in 0..THREADS {
+            let receiver = Arc::clone(&receiver);
+            let shared = Arc::clone(&pool.shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("hoist-upload-{i}"))
+                .spawn(move || work(&receiver, &shared));
+            match spawned {
+                Ok(thread) => pool.threads.push(thread),
+                Err(e) => {
+                    // The threads already started stop once the sender is gone.
+                    drop(sender);
+                    pool.abandon();
+                    return Err(io(Path::new("(upload thread)"))(e));
+                }
             }
         }
-        first
+        Ok((pool, sender))
+    }
+
+    /// Wait for the threads to finish every job (the sender must be gone); the first error, if any.
+    fn finish(self) -> Result<(), UploadError> {
+        let mut panicked = false;
+        for thread in self.threads {
+            panicked |= thread.join().is_err();
+        }
+        if let Some(e) = lock(&self.shared.failed).take() {
+            return Err(e);
+        }
+        if panicked {
+            return Err(thread_panicked());
+        }
+        Ok(())
+    }
+
+    /// Skip the jobs not started yet and wait for the running ones (the sender must be gone).
+    fn abandon(self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let _ = self.finish();
     }
 }
 
-/// One syncing thread: until every sender is gone, take a path and `fsync` it.
-fn sync_files(receiver: &Mutex<Receiver<PathBuf>>) -> Result<(), UploadError> {
+/// One background thread: until the sender is gone, take a job and do it (or skip it, once
+/// stopped); keep the first error.
+fn work(receiver: &Mutex<Receiver<Job>>, shared: &PoolShared) {
     loop {
         let next = match receiver.lock() {
             Ok(r) => r.recv(),
-            Err(_) => return Ok(()),
+            Err(_) => return,
         };
-        let Ok(path) = next else { return Ok(()) };
-        std::fs::File::open(&path)
-            .and_then(|f| f.sync_all())
-            .map_err(io(&path))?;
+        let Ok(job) = next else { return };
+        if shared.stop.load(Ordering::Relaxed) {
+            continue;
+        }
+        if let Err(e) = job.run() {
+            shared.stop.store(true, Ordering::Relaxed);
+            lock(&shared.failed).get_or_insert(e);
+        }
+    }
+}
+
+impl Job {
+    fn run(self) -> Result<(), UploadError> {
+        match self {
+            Job::Sync(path) => sync_file(&path),
+            Job::Place { blob, dest } => {
+                let Some(dir) = dest.parent() else {
+                    return Err(UploadError::Io {
+                        source: std::io::Error::other("no parent directory"),
+                        path: dest,
+                    });
+                };
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+                // A hard link shares the blob's inode, synced by the blob's own job. Where links
+                // fail (unsupported, too many), a copy, synced here. Never over an existing file.
+                if std::fs::hard_link(&blob, &dest).is_err() {
+                    copy_new(&blob, &dest)?;
+                }
+                // After the link exists: the directory's entry for it is durable from here on.
+                sync_dir(dir)
+            }
+        }
+    }
+}
+
+fn sync_file(path: &Path) -> Result<(), UploadError> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(io(path))
+}
+
+/// `fsync` a directory, so the names created or renamed in it survive a crash. Only where
+/// directories can be opened and synced (Unix).
+fn sync_dir(dir: &Path) -> Result<(), UploadError> {
+    if cfg!(unix) { sync_file(dir) } else { Ok(()) }
+}
+
+/// Copy `src` to a new file `dest` (an error if `dest` exists) and sync it.
+fn copy_new(src: &Path, dest: &Path) -> Result<(), UploadError> {
+    let mut from = std::fs::File::open(src).map_err(io(src))?;
+    let mut to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dest)
+        .map_err(io(dest))?;
+    std::io::copy(&mut from, &mut to).map_err(io(dest))?;
+    to.sync_all().map_err(io(dest))
+}
+
+impl State {
+    fn send(&mut self, job: Job) -> bool {
+        let sent = self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok());
+        self.lost |= !sent;
+        sent
+    }
+
+    /// Blob `sha256` is written: sync it, and place it wherever it is already wanted.
+    fn receive(&mut self, sha256: &str) -> Result<(), UploadError> {
+        let blob: Arc<Path> = self.blobs.join(sha256).into();
+        if !self.send(Job::Sync(blob.to_path_buf())) {
+            return Err(threads_stopped(blob.to_path_buf()));
+        }
+        // (Only a want sets `top`, before it adds to `waiting`.)
+        if let Some(top) = self.top.clone()
+            && let Some(entries) = self.waiting.remove(sha256)
+        {
+            for entry in entries {
+                let dest = top.join(&*entry);
+                self.send(Job::Place {
+                    blob: Arc::clone(&blob),
+                    dest,
+                });
+            }
+        }
+        self.received.insert(sha256.to_string());
+        if self.lost {
+            return Err(threads_stopped(blob.to_path_buf()));
+        }
+        Ok(())
     }
 }
 
 impl BlobSink {
-    /// Copy one blob from the archive stream into the staging area; it is synced in the
-    /// background.
+    /// Copy one blob from the archive stream into the staging area; it is synced, and placed where
+    /// it is wanted, in the background.
     pub(crate) fn receive(&self, sha256: &str, data: &mut dyn Read) -> Result<(), UploadError> {
-        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let path = self.dir.join(sha256);
         let mut file = std::fs::File::create(&path).map_err(io(&path))?;
         std::io::copy(data, &mut file).map_err(io(&path))?;
         drop(file);
-        self.synced.send(path.clone()).map_err(|_| UploadError::Io {
-            path,
-            source: std::io::Error::other("the fsync threads stopped"),
-        })
+        lock(&self.state).receive(sha256)
     }
 }
 
@@ -117,28 +277,14 @@ fn sync_dirs(dirs: &[PathBuf]) -> Result<(), UploadError> {
     if !cfg!(unix) || dirs.is_empty() {
         return Ok(());
     }
-    let per_thread = dirs.len().div_ceil(SYNC_THREADS);
     std::thread::scope(|scope| {
         let workers: Vec<_> = dirs
-            .chunks(per_thread)
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk.iter().try_for_each(|dir| {
-                        std::fs::File::open(dir)
-                            .and_then(|f| f.sync_all())
-                            .map_err(io(dir))
-                    })
-                })
-            })
+            .iter()
+            .map(|dir| scope.spawn(move || sync_dir(dir)))
             .collect();
-        workers.into_iter().try_for_each(|w| {
-            w.join().unwrap_or_else(|_| {
-                Err(UploadError::Io {
-                    path: PathBuf::from("(fsync thread)"),
-                    source: std::io::Error::other("the thread panicked"),
-                })
-            })
-        })
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().unwrap_or_else(|_| Err(thread_panicked())))
     })
 }
 
@@ -167,6 +313,34 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UploadError + '_ {
     }
 }
 
+/// The new relative path for an uploaded file: `<root table>/<root id>/<row id>/<file name>` — one
+/// file per upload row, even when rows share content (hard-linked where possible), so the app
+/// deleting one row's file never takes another's. Only a sanitized base name of the old path
+/// survives, so an archive cannot aim anywhere else. Returns the path and where its `<row id>/…`
+/// part starts.
+pub(crate) fn upload_path(
+    root_table: &str,
+    root_id: i64,
+    row_id: i64,
+    old_path: &str,
+) -> (String, usize) {
+    let base = old_path.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let clean = clean.trim_start_matches('.');
+    let name = if clean.is_empty() { "file" } else { clean };
+    let top = format!("{root_table}/{root_id}/");
+    (format!("{top}{row_id}/{name}"), top.len())
+}
+
 impl Staging {
     pub(crate) fn new(uploads_dir: &Path) -> Result<Staging, UploadError> {
         std::fs::create_dir_all(uploads_dir).map_err(io(uploads_dir))?;
@@ -174,14 +348,24 @@ impl Staging {
             .prefix(".hoist-import-")
             .tempdir_in(uploads_dir)
             .map_err(io(uploads_dir))?;
+        let blobs = dir.path().join("blobs");
+        std::fs::create_dir(&blobs).map_err(io(&blobs))?;
+        let (pool, jobs) = Pool::start()?;
         Ok(Staging {
             dir,
             uploads_dir: uploads_dir.to_path_buf(),
-            received: BTreeSet::new(),
-            wanted: BTreeMap::new(),
+            state: Arc::new(Mutex::new(State {
+                jobs: Some(jobs),
+                lost: false,
+                blobs,
+                top: None,
+                received: HashSet::new(),
+                waiting: HashMap::new(),
+            })),
+            pool: Some(pool),
             owned_top: None,
+            wanted: 0,
             placed: None,
-            syncer: Some(Syncer::start()?),
         })
     }
 
@@ -190,26 +374,24 @@ impl Staging {
         self.dir.path().join("blobs")
     }
 
-    /// The reader's side of the staging area.
+    /// The reader's side of the staging area. Its blobs count as received once written; use it
+    /// only until [`Staging::place`].
     pub(crate) fn blob_sink(&self) -> Result<BlobSink, UploadError> {
-        let syncer = self.syncer.as_ref().ok_or_else(|| UploadError::Io {
-            path: self.blob_dir(),
-            source: std::io::Error::other("the staging area was already placed"),
-        })?;
+        if self.pool.is_none() {
+            return Err(UploadError::Io {
+                path: self.blob_dir(),
+                source: std::io::Error::other("the staging area was already placed"),
+            });
+        }
         Ok(BlobSink {
             dir: self.blob_dir(),
-            synced: syncer.sender.clone(),
+            state: Arc::clone(&self.state),
         })
     }
 
-    pub(crate) fn mark_received(&mut self, sha256: String) {
-        self.received.insert(sha256);
-    }
-
-    /// The new relative path for an uploaded file: `<root table>/<root id>/<row id>/<file name>` —
-    /// one file per upload row, even when rows share content (hard-linked where possible), so the
-    /// app deleting one row's file never takes another's. Only a sanitized base name of the old
-    /// path survives, so an archive cannot aim anywhere else.
+    /// The new relative path for an upload row's file (see [`upload_path`]), staged in the
+    /// background once its blob is there (now, if it is). Call it once per upload row. Never
+    /// blocks on I/O.
     pub(crate) fn want(
         &mut self,
         root_table: &str,
@@ -218,73 +400,86 @@ impl Staging {
         sha256: &str,
         old_path: &str,
     ) -> String {
-        let base = old_path.rsplit(['/', '\\']).next().unwrap_or_default();
-        let clean: String = base
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let clean = clean.trim_start_matches('.');
-        let name = if clean.is_empty() { "file" } else { clean };
-        let top = PathBuf::from(root_table).join(root_id.to_string());
-        self.owned_top = Some(top);
-        let rel = format!("{root_table}/{root_id}/{row_id}/{name}");
-        self.wanted.insert(rel.clone(), sha256.to_string());
+        let (rel, entry_at) = upload_path(root_table, root_id, row_id, old_path);
+        let top = Path::new(rel[..entry_at].trim_end_matches('/'));
+        let mut state = lock(&self.state);
+        if self.owned_top.is_none() {
+            self.owned_top = Some(top.to_path_buf());
+            state.top = Some(self.dir.path().join("tree").join(top));
+        }
+        debug_assert_eq!(self.owned_top.as_deref(), Some(top), "one root per import");
+        self.wanted += 1;
+        let entry = &rel[entry_at..];
+        if state.received.contains(sha256) {
+            if let Some(top) = state.top.clone() {
+                let blob = state.blobs.join(sha256).into();
+                let dest = top.join(entry);
+                state.send(Job::Place { blob, dest });
+            }
+        } else if let Some(waiting) = state.waiting.get_mut(sha256) {
+            waiting.push(entry.into());
+        } else {
+            state.waiting.insert(sha256.to_string(), vec![entry.into()]);
+        }
         rel
     }
 
-    /// Build the final tree in staging and move it into the storage directory in one rename.
+    /// Stop taking jobs; the threads finish the ones queued.
+    fn close(&self) {
+        lock(&self.state).jobs = None;
+    }
+
+    /// Wait for the staged tree, then move it into the storage directory in one rename.
     pub(crate) fn place(&mut self) -> Result<usize, UploadError> {
-        // Every blob durable before any name points at it (and before the commit).
-        if let Some(syncer) = self.syncer.take() {
-            syncer.wait()?;
+        // Every blob durable and every wanted file staged (its directory synced) before the
+        // rename, and so before the commit.
+        self.close();
+        if let Some(pool) = self.pool.take() {
+            pool.finish()?;
+        }
+        let mut state = lock(&self.state);
+        if state.lost {
+            return Err(threads_stopped(self.dir.path().to_path_buf()));
         }
         let Some(top) = self.owned_top.clone() else {
             return Ok(0);
         };
-        for (rel, sha) in &self.wanted {
-            if !self.received.contains(sha) {
-                return Err(UploadError::Missing {
-                    sha256: sha.clone(),
-                    path: rel.clone(),
-                });
-            }
+        if let Some((sha256, entry)) = state
+            .waiting
+            .iter()
+            .flat_map(|(sha, entries)| entries.iter().map(move |e| (sha, e)))
+            .min_by_key(|(_, e)| *e)
+        {
+            return Err(UploadError::Missing {
+                sha256: sha256.clone(),
+                path: format!("{}/{entry}", top.display()),
+            });
         }
-        let tree = self.dir.path().join("tree");
-        let blobs = self.blob_dir();
-        for (rel, sha) in &self.wanted {
-            let dest = tree.join(rel);
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
-            }
-            let src = blobs.join(sha);
-            if std::fs::hard_link(&src, &dest).is_err() {
-                std::fs::copy(&src, &dest).map_err(io(&dest))?;
-            }
-        }
+        state.received = HashSet::new();
+        state.waiting = HashMap::new();
+        drop(state);
         let final_dir = self.uploads_dir.join(&top);
         if final_dir.exists() {
             return Err(UploadError::Exists { path: final_dir });
         }
+        let mut dirs = vec![final_dir.clone()];
         if let Some(parent) = final_dir.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
+            if !parent.is_dir() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+                // A new `<root table>` directory: its name in the storage directory too.
+                dirs.extend(parent.parent().map(Path::to_path_buf));
+            }
+            dirs.push(parent.to_path_buf());
         }
-        let staged = tree.join(&top);
+        let staged = self.dir.path().join("tree").join(&top);
         std::fs::rename(&staged, &final_dir).map_err(io(&final_dir))?;
-        self.placed = Some(final_dir.clone());
-        // The new names: every row's directory, the renamed directory and its parent.
-        let mut dirs = Vec::new();
-        for entry in std::fs::read_dir(&final_dir).map_err(io(&final_dir))? {
-            dirs.push(entry.map_err(io(&final_dir))?.path());
-        }
-        dirs.extend(final_dir.ancestors().take(2).map(Path::to_path_buf));
+        self.placed = Some(final_dir);
+        // The new names: the renamed directory's (in its parent) and the row directories' (in
+        // it). The row directories themselves were synced by the background jobs after their
+        // files were linked, and a rename leaves their inodes as they were: no need to sync them
+        // again.
         sync_dirs(&dirs)?;
-        Ok(self.wanted.len())
+        Ok(self.wanted)
     }
 
     /// Undo [`Staging::place`] (the transaction did not commit).
@@ -304,6 +499,11 @@ impl Staging {
 
 impl Drop for Staging {
     fn drop(&mut self) {
+        // No thread may still write into the staging directory when it is removed (after this).
+        self.close();
+        if let Some(pool) = self.pool.take() {
+            pool.abandon();
+        }
         self.unplace();
     }
 }
@@ -311,6 +511,15 @@ impl Drop for Staging {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(dir: &Path) -> Vec<std::ffi::OsString> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    }
 
     #[test]
     fn names_are_sanitized_and_placement_is_undone() {
@@ -320,7 +529,6 @@ mod tests {
         let sink = s.blob_sink().unwrap();
         sink.receive(&sha, &mut &b"hello"[..]).unwrap();
         drop(sink);
-        s.mark_received(sha.clone());
         let rel = s.want("projects", 7, 1, &sha, "../../etc/pa ss\\..wd");
         assert_eq!(rel, "projects/7/1/wd");
         let spaced = s.want("projects", 7, 2, &sha, "dir/my file (1).txt");
@@ -333,11 +541,10 @@ mod tests {
         assert!(!root.path().join("projects/7").exists());
         drop(s);
         // nothing left but the (empty) parent created for placement
-        let left: Vec<_> = std::fs::read_dir(root.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, vec![std::ffi::OsString::from("projects")]);
+        assert_eq!(
+            names(root.path()),
+            vec![std::ffi::OsString::from("projects")]
+        );
     }
 
     #[test]
@@ -346,5 +553,178 @@ mod tests {
         let mut s = Staging::new(root.path()).unwrap();
         s.want("projects", 1, 1, &"cd".repeat(32), "a.txt");
         assert!(matches!(s.place(), Err(UploadError::Missing { .. })));
+    }
+
+    #[test]
+    fn wanted_before_received() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        let sha = "01".repeat(32);
+        let rel = s.want("projects", 3, 10, &sha, "a.txt");
+        let sink = s.blob_sink().unwrap();
+        sink.receive(&sha, &mut &b"first want"[..]).unwrap();
+        drop(sink);
+        assert_eq!(s.place().unwrap(), 1);
+        assert_eq!(
+            std::fs::read(root.path().join(&rel)).unwrap(),
+            b"first want"
+        );
+        s.keep();
+        drop(s);
+        assert_eq!(
+            names(root.path()),
+            vec![std::ffi::OsString::from("projects")]
+        );
+        assert_eq!(names(&root.path().join("projects/3/10")), vec!["a.txt"]);
+    }
+
+    #[test]
+    fn received_before_wanted() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        let sha = "02".repeat(32);
+        let sink = s.blob_sink().unwrap();
+        sink.receive(&sha, &mut &b"first blob"[..]).unwrap();
+        drop(sink);
+        let rel = s.want("projects", 3, 11, &sha, "b.txt");
+        assert_eq!(s.place().unwrap(), 1);
+        assert_eq!(
+            std::fs::read(root.path().join(&rel)).unwrap(),
+            b"first blob"
+        );
+        s.keep();
+    }
+
+    #[test]
+    fn one_blob_wanted_by_two_rows() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        let sha = "03".repeat(32);
+        let a = s.want("projects", 4, 1, &sha, "same.txt");
+        let sink = s.blob_sink().unwrap();
+        sink.receive(&sha, &mut &b"shared"[..]).unwrap();
+        drop(sink);
+        // One wanted before the blob came, one after.
+        let b = s.want("projects", 4, 2, &sha, "same.txt");
+        assert_ne!(a, b);
+        assert_eq!(s.place().unwrap(), 2);
+        assert_eq!(std::fs::read(root.path().join(&a)).unwrap(), b"shared");
+        assert_eq!(std::fs::read(root.path().join(&b)).unwrap(), b"shared");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ino = |rel: &str| std::fs::metadata(root.path().join(rel)).unwrap().ino();
+            assert_eq!(ino(&a), ino(&b), "hard-linked");
+        }
+        s.keep();
+    }
+
+    #[test]
+    fn received_but_unwanted_is_not_placed() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        let (wanted, unwanted) = ("04".repeat(32), "05".repeat(32));
+        let sink = s.blob_sink().unwrap();
+        sink.receive(&unwanted, &mut &b"nobody"[..]).unwrap();
+        let rel = s.want("projects", 5, 1, &wanted, "c.txt");
+        sink.receive(&wanted, &mut &b"somebody"[..]).unwrap();
+        drop(sink);
+        assert_eq!(s.place().unwrap(), 1);
+        s.keep();
+        drop(s);
+        assert_eq!(
+            names(root.path()),
+            vec![std::ffi::OsString::from("projects")]
+        );
+        assert_eq!(names(&root.path().join("projects/5")), vec!["1"]);
+        assert_eq!(std::fs::read(root.path().join(&rel)).unwrap(), b"somebody");
+
+        // Only unwanted blobs: nothing placed, nothing left.
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        let sink = s.blob_sink().unwrap();
+        sink.receive(&unwanted, &mut &b"nobody"[..]).unwrap();
+        drop(sink);
+        assert_eq!(s.place().unwrap(), 0);
+        drop(s);
+        assert!(names(root.path()).is_empty());
+    }
+
+    #[test]
+    fn wanted_but_never_received_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        let (here, gone) = ("06".repeat(32), "07".repeat(32));
+        s.want("projects", 6, 1, &here, "here.txt");
+        let sink = s.blob_sink().unwrap();
+        sink.receive(&here, &mut &b"here"[..]).unwrap();
+        drop(sink);
+        s.want("projects", 6, 2, &gone, "gone.txt");
+        match s.place() {
+            Err(UploadError::Missing { sha256, path }) => {
+                assert_eq!(sha256, gone);
+                assert_eq!(path, "projects/6/2/gone.txt");
+            }
+            other => panic!("expected Missing, got {other:?}"),
+        }
+        s.unplace();
+        drop(s);
+        assert!(names(root.path()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_background_job_surfaces_from_place() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        // A file where the staged tree's directory must go.
+        let tree = s.dir.path().join("tree");
+        std::fs::write(&tree, b"in the way").unwrap();
+        let sha = "08".repeat(32);
+        s.want("projects", 8, 1, &sha, "d.txt");
+        let sink = s.blob_sink().unwrap();
+        sink.receive(&sha, &mut &b"data"[..]).unwrap();
+        drop(sink);
+        match s.place() {
+            Err(UploadError::Io { path, .. }) => {
+                assert!(path.starts_with(&tree), "{}", path.display());
+            }
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        s.unplace();
+        drop(s);
+        assert!(names(root.path()).is_empty());
+    }
+
+    #[test]
+    fn wants_and_blobs_from_two_threads() {
+        let root = tempfile::tempdir().unwrap();
+        let mut s = Staging::new(root.path()).unwrap();
+        let shas: Vec<String> = (0..40u8).map(|i| format!("{i:02x}").repeat(32)).collect();
+        let sink = s.blob_sink().unwrap();
+        let reader = {
+            let shas = shas.clone();
+            std::thread::spawn(move || {
+                for sha in &shas {
+                    sink.receive(sha, &mut sha.as_bytes()).unwrap();
+                }
+            })
+        };
+        // Three rows per blob, wanted while the blobs arrive.
+        let mut rels = Vec::new();
+        for (i, sha) in shas.iter().enumerate().rev() {
+            for k in 0..3 {
+                let row = i64::try_from(i * 3 + k).unwrap();
+                rels.push((s.want("projects", 9, row, sha, "f.bin"), sha));
+            }
+        }
+        reader.join().unwrap();
+        assert_eq!(s.place().unwrap(), rels.len());
+        for (rel, sha) in &rels {
+            assert_eq!(
+                std::fs::read(root.path().join(rel)).unwrap(),
+                sha.as_bytes()
+            );
+        }
+        s.keep();
     }
 }
