@@ -240,50 +240,128 @@ struct Scan {
 }
 
 /// Verify the archive and, in the same pass, learn the ids of every table that needs an id map
-/// and how many records every table has. Blocking.
+/// and how many records every table has. Blocking. The scan runs on a thread of its own, fed with
+/// the records' bytes in blocks, so it overlaps the verification (decompression, checksums,
+/// strict JSON) instead of adding to it.
 fn verify_and_scan(
     plan: &'static Plan,
     path: &Path,
     limits: &Limits,
 ) -> Result<(VerifiedArchive, Scan), ImportError> {
-    let mut scanner = IdScanner {
-        plan,
-        scan: Scan {
+    let (sender, blocks) = std::sync::mpsc::sync_channel::<Block>(2);
+    std::thread::scope(|scope| {
+        let scanning = std::thread::Builder::new()
+            .name("hoist-scan".into())
+            .spawn_scoped(scope, move || {
+                let mut scanner = IdScanner {
+                    scan: Scan::new(plan),
+                };
+                for block in blocks {
+                    block.scan(&mut scanner);
+                }
+                scanner.scan
+            })
+            .map_err(|e| ImportError::Reader(format!("cannot start the id scan: {e}")))?;
+        let mut feed = ScanFeed {
+            plan,
+            block: Block::default(),
+            sender,
+        };
+        let verified = ArchiveReader::verify_scanning(
+            path,
+            limits,
+            plan.format_version,
+            plan.root.name,
+            &mut feed,
+        );
+        // The last block, and the end of the feed (the scanning thread stops).
+        feed.finish();
+        let scan = scanning
+            .join()
+            .map_err(|_| ImportError::Reader("the id scan stopped unexpectedly".into()))?;
+        Ok((verified?, scan))
+    })
+}
+
+impl Scan {
+    fn new(plan: &Plan) -> Scan {
+        Scan {
             ids: plan
                 .tables
                 .iter()
                 .map(|t| t.needs_id_map.then(IdSet::new))
                 .collect(),
             counts: vec![0; plan.tables.len()],
-        },
-    };
-    let verified = ArchiveReader::verify_scanning(
-        path,
-        limits,
-        plan.format_version,
-        plan.root.name,
-        &mut scanner,
-    )?;
-    Ok((verified, scanner.scan))
+        }
+    }
+}
+
+/// Records' bytes on their way from the verify pass to the scanning thread.
+#[derive(Default)]
+struct Block {
+    bytes: Vec<u8>,
+    /// Each record's node and where its bytes end.
+    records: Vec<(&'static Node, usize)>,
+}
+
+/// A block is handed over at about this size (two wait at most: memory stays bounded).
+const SCAN_BLOCK_BYTES: usize = 256 << 10;
+
+impl Block {
+    fn scan(&self, scanner: &mut IdScanner) {
+        let mut start = 0;
+        for &(node, end) in &self.records {
+            scanner.scan_bytes(node, &self.bytes[start..end]);
+            start = end;
+        }
+    }
+}
+
+/// The verify pass's side of the scan: copies records into blocks for the scanning thread.
+struct ScanFeed {
+    plan: &'static Plan,
+    block: Block,
+    sender: std::sync::mpsc::SyncSender<Block>,
+}
+
+impl ScanFeed {
+    fn push(&mut self, node: &'static Node, bytes: &[u8]) {
+        self.block.bytes.extend_from_slice(bytes);
+        self.block.records.push((node, self.block.bytes.len()));
+        if self.block.bytes.len() >= SCAN_BLOCK_BYTES {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let block = std::mem::take(&mut self.block);
+        // Only fails if the scanning thread is gone (it panicked): the join reports that.
+        let _ = self.sender.send(block);
+    }
+
+    fn finish(mut self) {
+        if !self.block.records.is_empty() {
+            self.send();
+        }
+    }
+}
+
+impl RawRecords for ScanFeed {
+    fn root(&mut self, bytes: &[u8]) {
+        self.push(&self.plan.root, bytes);
+    }
+
+    fn record(&mut self, relation: &str, bytes: &[u8]) {
+        if let Some(node) = self.plan.root.children.iter().find(|n| n.name == relation) {
+            self.push(node, bytes);
+        }
+    }
 }
 
 /// Reads only what the scan needs from each record's bytes: `id`s and the nesting of known
 /// relations; everything else is skipped without being built.
 struct IdScanner {
-    plan: &'static Plan,
     scan: Scan,
-}
-
-impl RawRecords for IdScanner {
-    fn root(&mut self, bytes: &[u8]) {
-        self.scan_bytes(&self.plan.root, bytes);
-    }
-
-    fn record(&mut self, relation: &str, bytes: &[u8]) {
-        if let Some(node) = self.plan.root.children.iter().find(|n| n.name == relation) {
-            self.scan_bytes(node, bytes);
-        }
-    }
 }
 
 impl IdScanner {
@@ -410,7 +488,7 @@ struct Parent {
 /// A record waiting for rows it references.
 #[derive(Debug)]
 struct Deferred {
-    node: &'static Node,
+    rel: Rel,
     obj: Map<String, Json>,
     parent: Option<Parent>,
     member: Arc<str>,
@@ -635,7 +713,7 @@ impl<'a> Run<'a> {
         receiver: &mut tokio::sync::mpsc::Receiver<Result<Event, ImportError>>,
     ) -> Result<(), ImportError> {
         let root_name = self.plan.root.name;
-        let mut current: Option<&'static Node> = None;
+        let mut current: Option<Rel> = None;
         let mut member: Arc<str> = Arc::from("");
         let mut done = 0u64;
         while let Some(ev) = receiver.recv().await {
@@ -648,7 +726,13 @@ impl<'a> Run<'a> {
                 Event::RelationStart { relation } => {
                     self.write_root().await?;
                     member = Arc::from(format!("tree/{root_name}/{relation}.ndjson"));
-                    current = self.plan.root.children.iter().find(|n| n.name == relation);
+                    current = self
+                        .plan
+                        .root
+                        .children
+                        .iter()
+                        .position(|n| n.name == relation)
+                        .map(|i| self.relations.child(Rel::ROOT, i));
                     if current.is_none() {
                         self.warn(
                             &format!("{root_name}/{relation}"),
@@ -663,7 +747,7 @@ impl<'a> Run<'a> {
                     line,
                     value,
                 } => {
-                    let Some(node) = current else { continue };
+                    let Some(rel) = current else { continue };
                     debug_assert_eq!(
                         member.as_ref(),
                         format!("tree/{root_name}/{relation}.ndjson")
@@ -675,13 +759,12 @@ impl<'a> Run<'a> {
                     let parent = Parent {
                         new_id: self.root_id,
                     };
-                    self.record(node, value, Some(parent), &at, None).await?;
+                    self.record(rel, value, Some(parent), &at, None).await?;
                     done += 1;
                     if done.is_multiple_of(100) {
-                        let total = self.totals.get(self.relations.path(node)).copied();
-                        self.opts
-                            .progress
-                            .emit(Phase::Import, node.name, done, total);
+                        let total = self.totals.get(self.relations.path(rel)).copied();
+                        let name = self.relations.node(rel).name;
+                        self.opts.progress.emit(Phase::Import, name, done, total);
                     }
                     if self.buffered >= self.opts.batch_size.max(1)
                         || self.buffered_bytes >= BATCH_BYTES
@@ -690,12 +773,11 @@ impl<'a> Run<'a> {
                     }
                 }
                 Event::RelationEnd => {
-                    if let Some(node) = current.take() {
+                    if let Some(rel) = current.take() {
                         self.resolve_deferred(false).await?;
-                        let total = self.totals.get(self.relations.path(node)).copied();
-                        self.opts
-                            .progress
-                            .emit(Phase::Import, node.name, done, total);
+                        let total = self.totals.get(self.relations.path(rel)).copied();
+                        let name = self.relations.node(rel).name;
+                        self.opts.progress.emit(Phase::Import, name, done, total);
                     }
                 }
                 // The blob sink registered it with the staging area when it wrote it.
@@ -726,7 +808,7 @@ impl<'a> Run<'a> {
             obj.insert(k.clone(), crate::value::to_json(v));
         }
         let root_id = self.root_id;
-        self.record(&self.plan.root, obj, None, &at, Some(root_id))
+        self.record(Rel::ROOT, obj, None, &at, Some(root_id))
             .await?;
         self.root_written = true;
         self.opts
@@ -770,7 +852,7 @@ impl<'a> Run<'a> {
     /// Import one record (and its subtree). `fixed_id` forces the new id (root, replayed records).
     fn record<'s>(
         &'s mut self,
-        node: &'static Node,
+        rel: Rel,
         mut obj: Map<String, Json>,
         parent: Option<Parent>,
         at: &'s At,
@@ -780,26 +862,28 @@ impl<'a> Run<'a> {
     > {
         Box::pin(async move {
             let plan = self.plan;
+            let node = self.relations.node(rel);
             let table = plan.table_of(node);
-            let path = self.relations.shared_path(node);
+            let path = self.relations.shared_path(rel);
             let path = path.as_ref();
             let old_id = obj.get("id").and_then(Json::as_i64);
 
             // belongs_to targets first: the row needs their ids.
             let mut belongs: Vec<(&'static str, i64)> = Vec::new();
-            for child in node.children {
+            for (i, child) in node.children.iter().enumerate() {
                 let Link::ParentFk { column } = child.link else {
                     continue;
                 };
                 let Some(Json::Object(sub)) = obj.remove(child.name) else {
                     continue;
                 };
-                match self.record(child, sub, None, at, None).await? {
+                let child_rel = self.relations.child(rel, i);
+                match self.record(child_rel, sub, None, at, None).await? {
                     Outcome::Written(id) | Outcome::Reused(id) => belongs.push((column, id)),
                     Outcome::Deferred => {
                         return Err(at.err(format!(
                             "{}: a belongs_to record cannot wait for other records",
-                            self.relations.path(child)
+                            self.relations.path(child_rel)
                         )));
                     }
                 }
@@ -810,7 +894,7 @@ impl<'a> Run<'a> {
             if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_ref()) {
                 if node.cardinality == Cardinality::BelongsTo {
                     if let Lookup::Ready(id) = map.lookup(old) {
-                        self.relations.count(node);
+                        self.relations.count(rel);
                         return Ok(Outcome::Reused(id));
                     }
                 } else if matches!(map.lookup(old), Lookup::Ready(_)) && fixed_id.is_none() {
@@ -829,7 +913,7 @@ impl<'a> Run<'a> {
                     if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_mut()) {
                         map.reuse(old, id);
                     }
-                    self.relations.count(node);
+                    self.relations.count(rel);
                     return Ok(Outcome::Reused(id));
                 }
                 Some(key)
@@ -865,7 +949,7 @@ impl<'a> Run<'a> {
                     self.uploads_wanted.insert((node.table, new_id));
                 }
                 self.deferred.push(Deferred {
-                    node,
+                    rel,
                     obj,
                     parent,
                     member: Arc::clone(&at.member),
@@ -915,14 +999,15 @@ impl<'a> Run<'a> {
             if let Some(key) = existing_key {
                 self.existing.insert((node.table, key), new_id);
             }
-            self.relations.count(node);
+            self.relations.count(rel);
             self.rows += 1;
 
             // Children.
-            for child in node.children {
+            for (i, child) in node.children.iter().enumerate() {
                 if matches!(child.link, Link::ParentFk { .. }) {
                     continue;
                 }
+                let child_rel = self.relations.child(rel, i);
                 let Some(value) = obj.remove(child.name) else {
                     continue;
                 };
@@ -933,20 +1018,20 @@ impl<'a> Run<'a> {
                             let Json::Object(sub) = item else {
                                 return Err(at.err(format!(
                                     "{}: items must be objects",
-                                    self.relations.path(child)
+                                    self.relations.path(child_rel)
                                 )));
                             };
-                            self.record(child, sub, me, at, None).await?;
+                            self.record(child_rel, sub, me, at, None).await?;
                         }
                     }
                     Json::Object(sub) if child.cardinality != Cardinality::HasMany => {
-                        self.record(child, sub, me, at, None).await?;
+                        self.record(child_rel, sub, me, at, None).await?;
                     }
                     Json::Null => {}
                     _ => {
                         return Err(at.err(format!(
                             "{}: expected {}",
-                            self.relations.path(child),
+                            self.relations.path(child_rel),
                             if child.cardinality == Cardinality::HasMany {
                                 "an array of objects"
                             } else {
@@ -1204,7 +1289,7 @@ impl<'a> Run<'a> {
                     line: d.line,
                 };
                 // The first attempt was not counted: deferral returns before counting.
-                self.record(d.node, d.obj, d.parent, &at, Some(d.new_id))
+                self.record(d.rel, d.obj, d.parent, &at, Some(d.new_id))
                     .await?;
             }
             if self.deferred.len() >= before {
@@ -1217,7 +1302,7 @@ impl<'a> Run<'a> {
                     line: d.line,
                     message: format!(
                         "{}: references records that wait for each other (a cycle the archive cannot satisfy)",
-                        self.relations.path(d.node)
+                        self.relations.path(d.rel)
                     ),
                 });
             }
@@ -1322,54 +1407,68 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Every relation path of the plan (`project/issues/notes`), made once, and how many records of
-/// each the import took (written or reused).
+/// Every relation of the plan (a position in the tree: the same node definition can sit at several
+/// positions), its path (`project/issues/notes`), made once, and how many records of each the
+/// import took (written or reused).
 struct Relations {
-    /// Node address → index into `paths` and `counts`.
-    index: HashMap<usize, usize>,
+    nodes: Vec<&'static Node>,
     paths: Vec<Arc<str>>,
+    /// Each relation's children, in the order of its node's `children`.
+    children: Vec<Vec<Rel>>,
     counts: Vec<u64>,
+}
+
+/// A relation: an index into [`Relations`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rel(usize);
+
+impl Rel {
+    const ROOT: Rel = Rel(0);
 }
 
 impl Relations {
     fn new(root: &'static Node) -> Relations {
-        fn walk(node: &'static Node, path: String, r: &mut Relations) {
-            r.index.insert(Relations::key(node), r.paths.len());
+        fn walk(node: &'static Node, path: String, r: &mut Relations) -> Rel {
+            let rel = Rel(r.nodes.len());
+            r.nodes.push(node);
             r.paths.push(Arc::from(path.as_str()));
+            r.children.push(Vec::new());
             r.counts.push(0);
             for child in node.children {
-                walk(child, format!("{path}/{}", child.name), r);
+                let c = walk(child, format!("{path}/{}", child.name), r);
+                r.children[rel.0].push(c);
             }
+            rel
         }
         let mut r = Relations {
-            index: HashMap::new(),
+            nodes: Vec::new(),
             paths: Vec::new(),
+            children: Vec::new(),
             counts: Vec::new(),
         };
         walk(root, root.name.to_string(), &mut r);
         r
     }
 
-    fn key(node: &'static Node) -> usize {
-        std::ptr::from_ref(node) as usize
+    fn node(&self, rel: Rel) -> &'static Node {
+        self.nodes[rel.0]
     }
 
-    fn slot(&self, node: &'static Node) -> usize {
-        // Every node handed to the importer comes from the plan this was made from.
-        self.index.get(&Relations::key(node)).copied().unwrap_or(0)
+    /// The relation of `rel`'s node's `i`th child.
+    fn child(&self, rel: Rel, i: usize) -> Rel {
+        self.children[rel.0][i]
     }
 
-    fn path(&self, node: &'static Node) -> &str {
-        &self.paths[self.slot(node)]
+    fn path(&self, rel: Rel) -> &str {
+        &self.paths[rel.0]
     }
 
-    fn shared_path(&self, node: &'static Node) -> Arc<str> {
-        Arc::clone(&self.paths[self.slot(node)])
+    fn shared_path(&self, rel: Rel) -> Arc<str> {
+        Arc::clone(&self.paths[rel.0])
     }
 
-    fn count(&mut self, node: &'static Node) {
-        let slot = self.slot(node);
-        self.counts[slot] += 1;
+    fn count(&mut self, rel: Rel) {
+        self.counts[rel.0] += 1;
     }
 
     /// Records per relation path, for relations that had any.
