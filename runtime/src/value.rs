@@ -84,6 +84,13 @@ pub fn to_json(value: &Value) -> serde_json::Value {
 
 /// The canonical archive form of a timestamp.
 pub fn format_timestamp(t: &chrono::DateTime<chrono::Utc>) -> String {
+    let mut buf = Vec::with_capacity(27);
+    if crate::backend::timestamp::write_fixed(&mut buf, t, b'T', b"Z") {
+        // Only ASCII digits and separators were written.
+        if let Ok(text) = String::from_utf8(buf) {
+            return text;
+        }
+    }
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
@@ -213,5 +220,21 @@ mod tests {
             to_json(&v),
             serde_json::json!("2024-05-01T10:00:00.123456Z")
         );
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit archive form is chrono's `%Y-%m-%dT%H:%M:%S%.6fZ`, over chrono's
+        /// whole range (years before 1 and after 9999 take chrono's path).
+        #[test]
+        fn archive_timestamps_are_written_as_chrono_formats_them(
+            secs in -8_334_601_228_800i64..8_210_266_876_799,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let t = chrono::DateTime::from_timestamp(secs, nanos).expect("in range");
+            proptest::prop_assert_eq!(
+                format_timestamp(&t),
+                t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+            );
+        }
     }
 }

@@ -46,7 +46,7 @@ mod sql;
 mod sqlite;
 #[doc(hidden)]
 pub mod testing;
-mod timestamp;
+pub(crate) mod timestamp;
 
 use std::collections::HashMap;
 

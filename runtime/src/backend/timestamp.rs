@@ -27,17 +27,18 @@ pub(crate) fn format_postgres(ts: &DateTime<Utc>) -> String {
     }
 }
 
-/// Append [`format_postgres`]'s text to `buf`: digit by digit for years 1–9999 (the COPY path
-/// writes one per timestamp value; `strftime` parsing cost more than the rest of the row), through
-/// [`format_postgres`] otherwise.
+/// Append [`format_postgres`]'s text to `buf` (the COPY path writes one per timestamp value;
+/// `strftime` parsing cost more than the rest of the row).
 pub(crate) fn write_postgres(buf: &mut Vec<u8>, ts: &DateTime<Utc>) {
-    use chrono::Datelike;
-    let (year, nanos) = (ts.year(), ts.nanosecond());
-    // Leap seconds (nanos ≥ 1e9) and years chrono prints differently take the general path.
-    let (Ok(year @ 1..=9999), true) = (u32::try_from(year), nanos < 1_000_000_000) else {
+    if !write_fixed(buf, ts, b' ', b"+00") {
         buf.extend_from_slice(format_postgres(ts).as_bytes());
-        return;
-    };
+    }
+}
+
+/// Append `YYYY-MM-DD<sep>HH:MM:SS.ffffff<suffix>` digit by digit, for years 1–9999 and no leap
+/// second; `false` (nothing appended) otherwise, where each form has its own spelling.
+pub(crate) fn write_fixed(buf: &mut Vec<u8>, ts: &DateTime<Utc>, sep: u8, suffix: &[u8]) -> bool {
+    use chrono::Datelike;
     fn digits(buf: &mut Vec<u8>, value: u32, width: usize) {
         let mut out = [b'0'; 6];
         let mut v = value;
@@ -47,19 +48,24 @@ pub(crate) fn write_postgres(buf: &mut Vec<u8>, ts: &DateTime<Utc>) {
         }
         buf.extend_from_slice(&out[..width]);
     }
-    for (value, width, sep) in [
+    let (year, nanos) = (ts.year(), ts.nanosecond());
+    let (Ok(year @ 1..=9999), true) = (u32::try_from(year), nanos < 1_000_000_000) else {
+        return false;
+    };
+    for (value, width, after) in [
         (year, 4, b'-'),
         (ts.month(), 2, b'-'),
-        (ts.day(), 2, b' '),
+        (ts.day(), 2, sep),
         (ts.hour(), 2, b':'),
         (ts.minute(), 2, b':'),
         (ts.second(), 2, b'.'),
     ] {
         digits(buf, value, width);
-        buf.push(sep);
+        buf.push(after);
     }
     digits(buf, nanos / 1_000, 6);
-    buf.extend_from_slice(b"+00");
+    buf.extend_from_slice(suffix);
+    true
 }
 
 /// Drop sub-microsecond precision.
