@@ -21,10 +21,32 @@ pub(crate) enum RecordError {
 
 /// Parses one JSON value from `bytes`, rejecting duplicate keys and trailing characters.
 pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue.deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
+    deserialize_whole(bytes, StrictValue)
+}
+
+/// Runs `seed` on `bytes`, which must hold one JSON value and nothing more.
+///
+/// Input that is valid UTF-8 as a whole (all valid records are) is checked as such once and read
+/// as a `str`, so that serde_json does not check each string again; other input is read as bytes,
+/// which reports the same error as before at the same place.
+fn deserialize_whole<'de, T: DeserializeSeed<'de>>(
+    bytes: &'de [u8],
+    seed: T,
+) -> Result<T::Value, serde_json::Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(value)
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(value)
+        }
+    }
 }
 
 /// Parses one record: a JSON object with unique keys.
@@ -38,10 +60,7 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, RecordErr
 /// Checks that `bytes` is one record exactly as [`parse_object`] would accept it, without
 /// building it (the verify pass does not need the values, only the verdict).
 pub(crate) fn validate_object(bytes: &[u8]) -> Result<(), RecordError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let found = Validate.deserialize(&mut de).map_err(RecordError::Json)?;
-    de.end().map_err(RecordError::Json)?;
-    match found {
+    match deserialize_whole(bytes, Validate).map_err(RecordError::Json)? {
         "an object" => Ok(()),
         other => Err(RecordError::NotAnObject(other)),
     }
@@ -359,6 +378,28 @@ mod tests {
             agree(text.as_bytes());
         }
 
+        /// See [`readers_agree`]: arbitrary short texts.
+        #[test]
+        fn str_and_slice_readers_agree(text in r#"[{}\[\]":, 0-9abu.e+\\-é€😀\u{7f}\t\n]{0,48}"#) {
+            readers_agree(&text);
+        }
+
+        /// See [`readers_agree`]: objects whose keys and strings hold non-ASCII characters and
+        /// escapes, valid or not (lone surrogates, unknown escapes, raw control characters).
+        #[test]
+        fn str_and_slice_readers_agree_on_strings(
+            parts in proptest::collection::vec(
+                r#"([a-zé€😀 ]|\\u(d8|dc|00)[0-9a-f]{2}|\\[nt"/\\x]|\t){0,6}"#,
+                1..6,
+            )
+        ) {
+            let body: Vec<String> = parts
+                .chunks(2)
+                .map(|kv| format!("\"{}\":\"{}\"", kv[0], kv.get(1).map_or("", |v| v)))
+                .collect();
+            readers_agree(&format!("{{{}}}", body.join(",")));
+        }
+
         #[test]
         fn validate_agrees_on_objects(keys in proptest::collection::vec("[ab]{1,2}", 0..24)) {
             let body: Vec<String> = keys.iter().map(|k| format!("\"{k}\":[{{\"{k}\":1}}]")).collect();
@@ -428,6 +469,47 @@ mod tests {
                 }
             }
             agree(text.as_bytes());
+        }
+    }
+
+    /// Reading valid UTF-8 as a `str` (what `deserialize_whole` does) builds, accepts and refuses
+    /// exactly what reading it as bytes (`from_slice`, as before) does, with the same error at
+    /// the same place.
+    fn readers_agree(text: &str) {
+        let bytes = text.as_bytes();
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let strict = StrictValue
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v));
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let validated = Validate
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v));
+        let by_slice = (
+            strict.map_err(|e| e.to_string()),
+            validated.map_err(|e| e.to_string()),
+        );
+        let by_str = (
+            parse_value(bytes).map_err(|e| e.to_string()),
+            deserialize_whole(bytes, Validate).map_err(|e| e.to_string()),
+        );
+        assert_eq!(by_str, by_slice, "{text}");
+    }
+
+    #[test]
+    fn str_and_slice_readers_agree_on_samples() {
+        for text in [
+            r#"{"a":"é€😀","b":"\u00e9\ud83d\ude00"}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"\udc00x"}"#,
+            r#"{"a":"\q"}"#,
+            "{\"a\":\"\t\"}",
+            r#"{"é":1,"\u00e9":2}"#,
+            r#"{"a":1} é"#,
+            r#"{"a":[1,2,"€"],"b":{"c":null}}"#,
+            "",
+        ] {
+            readers_agree(text);
         }
     }
 
