@@ -10,8 +10,9 @@ mod archive {
     use std::path::{Path, PathBuf};
 
     use hoist::archive::{
-        AppInfo, ArchiveError, ArchiveReader, ArchiveWriter, EventSink, Limits, ManifestParts,
-        RelationStats, RootInfo, StreamError, WriterOptions, inspect,
+        AppInfo, ArchiveError, ArchiveReader, ArchiveWriter, EventSink, LimitKind, Limits,
+        Location, ManifestParts, RawRecords, RelationStats, RootInfo, StreamError, WriterOptions,
+        inspect,
     };
     use serde_json::{Map, Value, json};
 
@@ -426,6 +427,84 @@ mod archive {
             other => panic!("{other:?}"),
         }
         assert!(!sink.events.contains(&Event::End("issues".into())));
+    }
+
+    /// Collects the raw record bytes the verify pass hands over.
+    #[derive(Default)]
+    struct RawLines(Vec<(String, Vec<u8>)>);
+
+    impl RawRecords for RawLines {
+        fn root(&mut self, _: &[u8]) {}
+        fn record(&mut self, relation: &str, bytes: &[u8]) {
+            self.0.push((relation.to_owned(), bytes.to_vec()));
+        }
+    }
+
+    /// Lines of many lengths, one of them longer than the reader's 64 KiB buffer, so that many
+    /// lines straddle two reads: verify and stream hand over every record whole, in order, with
+    /// its line number, and the line limit counts a straddling line's full length.
+    #[test]
+    fn lines_across_read_buffers() {
+        let mut lines: Vec<String> = (0..300)
+            .map(|i| format!("{{\"id\":{i},\"title\":\"{}\"}}", "x".repeat(i * 37 % 3001)))
+            .collect();
+        lines.insert(
+            150,
+            format!("{{\"id\":-1,\"title\":\"{}\"}}", "y".repeat(100_000)),
+        );
+        let longest = lines.iter().map(String::len).max().unwrap() as u64;
+        let data: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let mut members = archive_support::tree_members();
+        members[2] = archive_support::file("tree/project/issues.ndjson", data);
+        let dir = tempfile::tempdir().unwrap();
+        let path = archive_support::write_archive(dir.path(), &archive_support::complete(members));
+
+        let limits = Limits {
+            max_line_bytes: longest,
+            ..Limits::default()
+        };
+        let mut raw = RawLines::default();
+        let verified =
+            ArchiveReader::verify_scanning(&path, &limits, 1, "project", &mut raw).unwrap();
+        let issues: Vec<&[u8]> = raw
+            .0
+            .iter()
+            .filter(|(relation, _)| relation == "issues")
+            .map(|(_, bytes)| &bytes[..])
+            .collect();
+        let expected: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+        assert!(issues == expected, "raw records differ");
+
+        let mut sink = Recorder::default();
+        verified.stream(&mut sink).unwrap();
+        let streamed: Vec<(u64, &Value)> = sink
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Record(relation, line, value) if relation == "issues" => {
+                    Some((*line, value))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(streamed.len(), lines.len());
+        for ((line, value), (i, text)) in streamed.into_iter().zip(lines.iter().enumerate()) {
+            assert_eq!(line, i as u64 + 1);
+            assert_eq!(*value, serde_json::from_str::<Value>(text).unwrap());
+        }
+
+        let limits = Limits {
+            max_line_bytes: longest - 1,
+            ..Limits::default()
+        };
+        match ArchiveReader::verify(&path, &limits, 1, "project") {
+            Err(ArchiveError::LimitExceeded {
+                limit: LimitKind::LineBytes,
+                location: Location::Line { member, line },
+                ..
+            }) => assert_eq!((member.as_str(), line), ("tree/project/issues.ndjson", 151)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl MemberDigest {
         }
         self.sha.update(buf);
         self.bytes += buf.len() as u64;
-        self.lines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.lines += memchr::memchr_iter(b'\n', buf).count() as u64;
         self.last = buf.last().copied();
     }
 

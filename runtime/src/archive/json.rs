@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 /// Why a record was refused.
@@ -20,10 +21,32 @@ pub(crate) enum RecordError {
 
 /// Parses one JSON value from `bytes`, rejecting duplicate keys and trailing characters.
 pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue.deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
+    deserialize_whole(bytes, StrictValue)
+}
+
+/// Runs `seed` on `bytes`, which must hold one JSON value and nothing more.
+///
+/// Input that is valid UTF-8 as a whole (all valid records are) is checked as such once and read
+/// as a `str`, so that serde_json does not check each string again; other input is read as bytes,
+/// which reports the same error as before at the same place.
+fn deserialize_whole<'de, T: DeserializeSeed<'de>>(
+    bytes: &'de [u8],
+    seed: T,
+) -> Result<T::Value, serde_json::Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(value)
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            Ok(value)
+        }
+    }
 }
 
 /// Parses one record: a JSON object with unique keys.
@@ -37,10 +60,7 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, RecordErr
 /// Checks that `bytes` is one record exactly as [`parse_object`] would accept it, without
 /// building it (the verify pass does not need the values, only the verdict).
 pub(crate) fn validate_object(bytes: &[u8]) -> Result<(), RecordError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let found = Validate.deserialize(&mut de).map_err(RecordError::Json)?;
-    de.end().map_err(RecordError::Json)?;
-    match found {
+    match deserialize_whole(bytes, Validate).map_err(RecordError::Json)? {
         "an object" => Ok(()),
         other => Err(RecordError::NotAnObject(other)),
     }
@@ -124,14 +144,13 @@ impl<'de> Visitor<'de> for StrictValue {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate key {:?}",
-                    super::names::display_name(key.as_bytes())
-                )));
+            // One lookup for both the check and the insertion.
+            match map.entry(key) {
+                Entry::Occupied(entry) => return Err(duplicate_key(entry.key())),
+                Entry::Vacant(entry) => {
+                    entry.insert(access.next_value_seed(StrictValue)?);
+                }
             }
-            let value = access.next_value_seed(StrictValue)?;
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }
@@ -197,26 +216,74 @@ impl<'de> Visitor<'de> for Validate {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<&'static str, A::Error> {
-        let mut few: Vec<Cow<'de, str>> = Vec::new();
-        let mut many: HashSet<Cow<'de, str>> = HashSet::new();
+        let mut seen = SeenKeys::new();
         while let Some(key) = access.next_key_seed(Key)? {
-            let duplicate = if many.is_empty() && few.len() < LINEAR_KEYS {
-                let dup = few.contains(&key);
-                few.push(key.clone());
-                dup
-            } else {
-                many.extend(few.drain(..));
-                !many.insert(key.clone())
-            };
-            if duplicate {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate key {:?}",
-                    super::names::display_name(key.as_bytes())
-                )));
-            }
+            seen.insert(key).map_err(|key| duplicate_key(&key))?;
             access.next_value_seed(Validate)?;
         }
         Ok("an object")
+    }
+}
+
+/// The error for an object key seen twice.
+fn duplicate_key<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!(
+        "duplicate key {:?}",
+        super::names::display_name(key.as_bytes())
+    ))
+}
+
+/// The keys of one object so far, for [`Validate`]'s duplicate check. Up to [`LINEAR_KEYS`] keys
+/// are kept without allocating (keys borrowed from the input in an inline array; keys that had
+/// escapes, and so arrive owned, in a `Vec` that allocates only if there is one) and searched
+/// linearly; beyond that they move to a hash set (SipHash, randomly keyed: hostile input cannot
+/// make it quadratic).
+struct SeenKeys<'de> {
+    borrowed: [&'de str; LINEAR_KEYS],
+    borrowed_len: usize,
+    owned: Vec<String>,
+    many: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> SeenKeys<'de> {
+    fn new() -> Self {
+        SeenKeys {
+            borrowed: [""; LINEAR_KEYS],
+            borrowed_len: 0,
+            owned: Vec::new(),
+            many: None,
+        }
+    }
+
+    /// Adds `key`; gives it back if it was already there.
+    fn insert(&mut self, key: Cow<'de, str>) -> Result<(), Cow<'de, str>> {
+        if let Some(many) = &mut self.many {
+            if many.contains(&*key) {
+                return Err(key);
+            }
+            many.insert(key);
+            return Ok(());
+        }
+        let borrowed = &self.borrowed[..self.borrowed_len];
+        if borrowed.contains(&&*key) || self.owned.iter().any(|k| **k == *key) {
+            return Err(key);
+        }
+        if self.borrowed_len + self.owned.len() < LINEAR_KEYS {
+            match key {
+                Cow::Borrowed(key) => {
+                    self.borrowed[self.borrowed_len] = key;
+                    self.borrowed_len += 1;
+                }
+                Cow::Owned(key) => self.owned.push(key),
+            }
+        } else {
+            let mut many = HashSet::with_capacity(2 * LINEAR_KEYS);
+            many.extend(borrowed.iter().map(|&k| Cow::Borrowed(k)));
+            many.extend(self.owned.drain(..).map(Cow::Owned));
+            many.insert(key);
+            self.many = Some(many);
+        }
+        Ok(())
     }
 }
 
@@ -311,10 +378,138 @@ mod tests {
             agree(text.as_bytes());
         }
 
+        /// See [`readers_agree`]: arbitrary short texts.
+        #[test]
+        fn str_and_slice_readers_agree(text in r#"[{}\[\]":, 0-9abu.e+\\-é€😀\u{7f}\t\n]{0,48}"#) {
+            readers_agree(&text);
+        }
+
+        /// See [`readers_agree`]: objects whose keys and strings hold non-ASCII characters and
+        /// escapes, valid or not (lone surrogates, unknown escapes, raw control characters).
+        #[test]
+        fn str_and_slice_readers_agree_on_strings(
+            parts in proptest::collection::vec(
+                r#"([a-zé€😀 ]|\\u(d8|dc|00)[0-9a-f]{2}|\\[nt"/\\x]|\t){0,6}"#,
+                1..6,
+            )
+        ) {
+            let body: Vec<String> = parts
+                .chunks(2)
+                .map(|kv| format!("\"{}\":\"{}\"", kv[0], kv.get(1).map_or("", |v| v)))
+                .collect();
+            readers_agree(&format!("{{{}}}", body.join(",")));
+        }
+
         #[test]
         fn validate_agrees_on_objects(keys in proptest::collection::vec("[ab]{1,2}", 0..24)) {
             let body: Vec<String> = keys.iter().map(|k| format!("\"{k}\":[{{\"{k}\":1}}]")).collect();
             agree(format!("{{{}}}", body.join(",")).as_bytes());
+        }
+    }
+
+    /// `key` as a JSON string, each character escaped (`\u00XX`) where `escape` says so: escaped
+    /// keys reach the visitors owned, the others borrowed.
+    fn spell(key: &str, escape: &[bool]) -> String {
+        let mut out = String::from("\"");
+        for (i, c) in key.chars().enumerate() {
+            if escape.get(i).copied().unwrap_or(false) {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            } else {
+                out.push(c);
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    proptest::proptest! {
+        /// An object is refused, by both parsers and at any depth, exactly when a key repeats,
+        /// whatever the number of keys (either side of `LINEAR_KEYS`) and however they are
+        /// spelled; the error names the first repeated key.
+        #[test]
+        fn duplicate_key_iff_repeated(
+            keys in proptest::collection::vec("[a-z]{1,3}", 0..48),
+            dup in proptest::option::of((0usize..48, 0usize..48)),
+            escapes in proptest::collection::vec(proptest::collection::vec(proptest::bool::ANY, 3), 49),
+            depth in 0usize..3,
+        ) {
+            let mut keys: Vec<String> = keys;
+            let mut unique = HashSet::new();
+            keys.retain(|k| unique.insert(k.clone()));
+            if let Some((from, to)) = dup
+                && !keys.is_empty()
+            {
+                let key = keys[from % keys.len()].clone();
+                keys.insert(to % (keys.len() + 1), key);
+            }
+            let body: Vec<String> = keys
+                .iter()
+                .zip(&escapes)
+                .enumerate()
+                .map(|(i, (k, escape))| format!("{}:{i}", spell(k, escape)))
+                .collect();
+            let mut text = format!("{{{}}}", body.join(","));
+            for _ in 0..depth {
+                text = format!("{{\"n\":[1,{text}],\"m\":{{}}}}");
+            }
+            let mut earlier = HashSet::new();
+            let first_repeat = keys.iter().find(|k| !earlier.insert(*k));
+            let parsed = parse_object(text.as_bytes()).map(|_| ());
+            let validated = validate_object(text.as_bytes());
+            for result in [parsed, validated] {
+                match (first_repeat, result) {
+                    (None, Ok(())) => {}
+                    (Some(key), Err(RecordError::Json(e))) => {
+                        let expected = format!("duplicate key {key:?} at line 1 column ");
+                        proptest::prop_assert!(e.to_string().starts_with(&expected), "{e} / {text}");
+                    }
+                    (expected, got) => {
+                        proptest::prop_assert!(false, "{expected:?} vs {got:?} for {text}");
+                    }
+                }
+            }
+            agree(text.as_bytes());
+        }
+    }
+
+    /// Reading valid UTF-8 as a `str` (what `deserialize_whole` does) builds, accepts and refuses
+    /// exactly what reading it as bytes (`from_slice`, as before) does, with the same error at
+    /// the same place.
+    fn readers_agree(text: &str) {
+        let bytes = text.as_bytes();
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let strict = StrictValue
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v));
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let validated = Validate
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|()| v));
+        let by_slice = (
+            strict.map_err(|e| e.to_string()),
+            validated.map_err(|e| e.to_string()),
+        );
+        let by_str = (
+            parse_value(bytes).map_err(|e| e.to_string()),
+            deserialize_whole(bytes, Validate).map_err(|e| e.to_string()),
+        );
+        assert_eq!(by_str, by_slice, "{text}");
+    }
+
+    #[test]
+    fn str_and_slice_readers_agree_on_samples() {
+        for text in [
+            r#"{"a":"é€😀","b":"\u00e9\ud83d\ude00"}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"\udc00x"}"#,
+            r#"{"a":"\q"}"#,
+            "{\"a\":\"\t\"}",
+            r#"{"é":1,"\u00e9":2}"#,
+            r#"{"a":1} é"#,
+            r#"{"a":[1,2,"€"],"b":{"c":null}}"#,
+            "",
+        ] {
+            readers_agree(text);
         }
     }
 

@@ -922,8 +922,18 @@ impl<'a> Scanner<'a> {
             sink.relation_start(relation).map_err(StreamError::Sink)?;
         }
         let max_line = self.limits.max_line_bytes;
+        let line_too_long = |line_no: u64| ArchiveError::LimitExceeded {
+            limit: LimitKind::LineBytes,
+            max: max_line,
+            location: Location::Line {
+                member: name.to_owned(),
+                line: line_no + 1,
+            },
+        };
         let mut reader = BufReader::with_capacity(READ_BUFFER, DigestReader::new(entry));
-        let mut line: Vec<u8> = Vec::new();
+        // The start of a line the buffer ended in the middle of. Lines that lie whole in the
+        // buffer (nearly all of them) are handed over from the buffer, without a copy.
+        let mut carry: Vec<u8> = Vec::new();
         let mut line_no: u64 = 0;
         loop {
             let buf = reader
@@ -932,43 +942,44 @@ impl<'a> Scanner<'a> {
             if buf.is_empty() {
                 break;
             }
-            let (piece, complete) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (&buf[..i], true),
-                None => (buf, false),
-            };
-            if (line.len() + piece.len()) as u64 > max_line {
-                return Err(ArchiveError::LimitExceeded {
-                    limit: LimitKind::LineBytes,
-                    max: max_line,
-                    location: Location::Line {
-                        member: name.to_owned(),
-                        line: line_no + 1,
-                    },
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\n', buf) {
+                let piece = &buf[start..end];
+                start = end + 1;
+                if (carry.len() + piece.len()) as u64 > max_line {
+                    return Err(line_too_long(line_no).into());
                 }
-                .into());
-            }
-            line.extend_from_slice(piece);
-            let used = piece.len() + usize::from(complete);
-            reader.consume(used);
-            if complete {
+                let line = if carry.is_empty() {
+                    piece
+                } else {
+                    carry.extend_from_slice(piece);
+                    &carry[..]
+                };
                 line_no += 1;
                 if self.materialize {
-                    let record = parse_record(name, line_no, &line)?;
+                    let record = parse_record(name, line_no, line)?;
                     match relation {
                         Some(relation) => sink.record(relation, line_no, record),
                         None => sink.user(line_no, record),
                     }
                     .map_err(StreamError::Sink)?;
                 } else {
-                    validate_record(name, line_no, &line)?;
+                    validate_record(name, line_no, line)?;
                     if let (Some(raw), Some(relation)) = (self.raw.as_mut(), relation) {
-                        raw.record(relation, &line);
+                        raw.record(relation, line);
                     }
                 }
-                line.clear();
+                carry.clear();
             }
+            let rest = &buf[start..];
+            if (carry.len() + rest.len()) as u64 > max_line {
+                return Err(line_too_long(line_no).into());
+            }
+            carry.extend_from_slice(rest);
+            let used = buf.len();
+            reader.consume(used);
         }
-        if !line.is_empty() {
+        if !carry.is_empty() {
             return Err(ArchiveError::UnterminatedLine {
                 member: name.to_owned(),
                 line: line_no + 1,
