@@ -15,7 +15,7 @@ mod ids;
 mod uploads;
 mod writer;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -545,9 +545,6 @@ struct Run<'a> {
     /// (table, index of `user_unique`, key) → the id of the row kept.
     user_unique: HashMap<(usize, usize, String), i64>,
     deferred: Vec<Deferred>,
-    /// (table, row id) of upload rows that waited after their file was wanted: when they are
-    /// replayed, the file is only named again, not wanted twice.
-    uploads_wanted: HashSet<(usize, i64)>,
     warnings: BTreeMap<(String, String, WarningReason), u64>,
     relations: Relations,
     rows: u64,
@@ -603,7 +600,6 @@ impl<'a> Run<'a> {
             existing: HashMap::new(),
             user_unique: HashMap::new(),
             deferred: Vec::new(),
-            uploads_wanted: HashSet::new(),
             warnings: BTreeMap::new(),
             relations: Relations::new(&plan.root),
             rows: 0,
@@ -743,15 +739,11 @@ impl<'a> Run<'a> {
                     done = 0;
                 }
                 Event::Record {
-                    relation,
+                    relation: _,
                     line,
                     value,
                 } => {
                     let Some(rel) = current else { continue };
-                    debug_assert_eq!(
-                        member.as_ref(),
-                        format!("tree/{root_name}/{relation}.ndjson")
-                    );
                     let at = At {
                         member: Arc::clone(&member),
                         line,
@@ -945,9 +937,6 @@ impl<'a> Run<'a> {
             }
             self.report_dropped(node, table, &obj, path);
             if waiting {
-                if table.upload.is_some() {
-                    self.uploads_wanted.insert((node.table, new_id));
-                }
                 self.deferred.push(Deferred {
                     rel,
                     obj,
@@ -993,6 +982,18 @@ impl<'a> Run<'a> {
             self.buffered_bytes += row_bytes(&row);
             self.buffers[node.table].push(row);
             self.buffered += 1;
+            // Only a row that is written wants its file (not one that waits, nor one dropped
+            // as a duplicate); its path was checked and named by `upload_path`.
+            if let Some(upload) = &table.upload
+                && let (Some(sha), Some(staging)) = (upload_sha(&obj), self.staging.as_mut())
+            {
+                let old = obj
+                    .get(upload.path_column)
+                    .and_then(Json::as_str)
+                    .unwrap_or_default();
+                let root_table = self.plan.tables[self.root_table].name;
+                staging.want(root_table, self.root_id, new_id, sha, old);
+            }
             if let (Some(old), Some(map)) = (old_id, self.maps[node.table].as_mut()) {
                 map.mark_seen(old);
             }
@@ -1181,7 +1182,7 @@ impl<'a> Run<'a> {
                     && upload.path_column == name
                 {
                     return self
-                        .upload_path(node.table, raw, obj, new_id, path, at)
+                        .upload_path(raw, obj, new_id, path, at)
                         .map(Resolved::Value);
                 }
                 let mut v = decode(raw)?;
@@ -1197,31 +1198,25 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The new path of an upload row's file (the row wants it once it is written).
     fn upload_path(
-        &mut self,
-        table: usize,
+        &self,
         raw: Option<&Json>,
         obj: &Map<String, Json>,
         row_id: i64,
         path: &str,
         at: &At,
     ) -> Result<Value, ImportError> {
-        let sha = obj
-            .get(UPLOAD_KEY)
-            .and_then(Json::as_str)
-            .filter(|s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-            .ok_or_else(|| at.err(format!("{path}.{UPLOAD_KEY}: missing or not a sha256")))?;
+        if upload_sha(obj).is_none() {
+            return Err(at.err(format!("{path}.{UPLOAD_KEY}: missing or not a sha256")));
+        }
+        if self.staging.is_none() {
+            return Err(UploadError::NoDirectory.into());
+        }
         let old = raw.and_then(Json::as_str).unwrap_or_default();
         let root_table = self.plan.tables[self.root_table].name;
-        let root_id = self.root_id;
-        let staging = self.staging.as_mut().ok_or(UploadError::NoDirectory)?;
-        if self.uploads_wanted.contains(&(table, row_id)) {
-            return Ok(Value::Text(
-                uploads::upload_path(root_table, root_id, row_id, old).0,
-            ));
-        }
         Ok(Value::Text(
-            staging.want(root_table, root_id, row_id, sha, old),
+            uploads::upload_path(root_table, self.root_id, row_id, old).0,
         ))
     }
 
@@ -1480,6 +1475,13 @@ impl Relations {
             .map(|(p, n)| (p.to_string(), *n))
             .collect()
     }
+}
+
+/// The sha256 an upload record names for its file, if it is one (64 lowercase hex digits).
+fn upload_sha(obj: &Map<String, Json>) -> Option<&str> {
+    obj.get(UPLOAD_KEY)
+        .and_then(Json::as_str)
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// Which tables other rows reference: parents of nested children linked by a foreign key on the
