@@ -45,8 +45,6 @@ const REFRESH_GROWTH: u64 = 4;
 struct Conn {
     tx: ImportTx,
     tables: HashMap<&'static str, TableLog>,
-    /// Time spent writing batches.
-    busy: Duration,
 }
 
 /// What the writer did to one table (logged at debug level when the import ends: where the
@@ -63,13 +61,6 @@ struct TableLog {
 
 impl Conn {
     async fn write(&mut self, batch: &Batch) -> Result<(), BackendError> {
-        let started = Instant::now();
-        let result = self.write_parts(batch).await;
-        self.busy += started.elapsed();
-        result
-    }
-
-    async fn write_parts(&mut self, batch: &Batch) -> Result<(), BackendError> {
         for part in batch {
             let started = Instant::now();
             self.tx
@@ -119,7 +110,6 @@ impl Writer {
             state: State::Idle(Conn {
                 tx,
                 tables: HashMap::new(),
-                busy: Duration::ZERO,
             }),
             waited: Duration::ZERO,
         }
@@ -166,8 +156,13 @@ impl Writer {
         self.tx().await?;
         match std::mem::replace(&mut self.state, State::Gone) {
             State::Idle(conn) => {
+                let writing: Duration = conn
+                    .tables
+                    .values()
+                    .map(|w| w.inserting + w.analyzing)
+                    .sum();
                 tracing::debug!(
-                    writing_ms = conn.busy.as_millis() as u64,
+                    writing_ms = writing.as_millis() as u64,
                     waited_ms = self.waited.as_millis() as u64,
                     "all batches written"
                 );
