@@ -20,6 +20,8 @@ pub(crate) enum Event {
     Record {
         relation: String,
         line: u64,
+        /// The record's length in the archive, in bytes.
+        size: usize,
         value: Map<String, Json>,
     },
     RelationEnd,
@@ -53,10 +55,17 @@ where
         })
     }
 
-    fn record(&mut self, relation: &str, line: u64, record: Map<String, Json>) -> Result<(), E> {
+    fn record(
+        &mut self,
+        relation: &str,
+        line: u64,
+        size: usize,
+        record: Map<String, Json>,
+    ) -> Result<(), E> {
         (self.on_event)(Event::Record {
             relation: relation.to_string(),
             line,
+            size,
             value: record,
         })
     }

@@ -182,6 +182,7 @@ impl EventSink for ScanSink<'_> {
         &mut self,
         relation: &str,
         line: u64,
+        _size: usize,
         record: Map<String, Value>,
     ) -> Result<(), Self::Error> {
         let member = names::relation_member(self.root, relation);

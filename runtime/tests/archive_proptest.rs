@@ -44,10 +44,13 @@ mod archive {
             &mut self,
             rel: &str,
             line: u64,
+            size: usize,
             r: Map<String, Value>,
         ) -> Result<(), Self::Error> {
-            self.0
-                .push(format!("record {rel} {line} {}", Value::Object(r)));
+            // The writer writes each record as compact JSON on one line: `size` is its length.
+            let text = Value::Object(r).to_string();
+            assert_eq!(size, text.len(), "size of record {rel} {line}");
+            self.0.push(format!("record {rel} {line} {text}"));
             Ok(())
         }
         fn relation_end(&mut self, rel: &str) -> Result<(), Self::Error> {

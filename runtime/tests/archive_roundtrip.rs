@@ -58,6 +58,7 @@ mod archive {
             &mut self,
             relation: &str,
             line: u64,
+            _size: usize,
             record: Map<String, Value>,
         ) -> Result<(), String> {
             if self.fail_at_record == Some(line) {

@@ -232,7 +232,13 @@ impl EventSink for Collect {
         Ok(())
     }
 
-    fn record(&mut self, _relation: &str, _line: u64, record: Record) -> Result<(), Self::Error> {
+    fn record(
+        &mut self,
+        _relation: &str,
+        _line: u64,
+        _size: usize,
+        record: Record,
+    ) -> Result<(), Self::Error> {
         if let Some((_, records)) = self.relations.last_mut() {
             records.push(record);
         }

@@ -22,6 +22,7 @@
 //! everything (the file may have changed in between) while it hands records to an
 //! [`EventSink`].
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -80,11 +81,14 @@ pub trait EventSink {
     /// A top-level relation member starts (`relation` is the bare name: `issues`).
     fn relation_start(&mut self, relation: &str) -> Result<(), Self::Error>;
 
-    /// One top-level record of `relation`, sub-relations nested (`line` starts at 1).
+    /// One top-level record of `relation`, sub-relations nested (`line` starts at 1; `size` is
+    /// the line's length in bytes, a measure of the record's memory for a sink that queues
+    /// records).
     fn record(
         &mut self,
         relation: &str,
         line: u64,
+        size: usize,
         record: Map<String, Value>,
     ) -> Result<(), Self::Error>;
 
@@ -182,13 +186,15 @@ impl ArchiveReader {
             Expect {
                 format: Some(expected_format),
                 root: Some(root_relation),
-                manifest_sha256: None,
+                manifest: None,
             },
         );
         scanner.raw = raw;
         scanner.run(&mut NullSink).map_err(archive_only)?;
-        let (Some(manifest), Some(manifest_sha256)) = (scanner.manifest, scanner.manifest_sha256)
-        else {
+        let (Some(manifest), Some(manifest_sha256)) = (
+            scanner.manifest.map(Cow::into_owned),
+            scanner.manifest_sha256,
+        ) else {
             return Err(ArchiveError::MissingMember {
                 member: MANIFEST_MEMBER.to_owned(),
             });
@@ -238,7 +244,7 @@ impl VerifiedArchive {
             Expect {
                 format: Some(self.format_version),
                 root: Some(&self.root_relation),
-                manifest_sha256: Some(&self.manifest_sha256),
+                manifest: Some((&self.manifest, &self.manifest_sha256)),
             },
         );
         scanner.materialize = true;
@@ -292,12 +298,15 @@ pub fn inspect(path: &Path, limits: &Limits) -> Result<Inspection, ArchiveError>
         Expect {
             format: None,
             root: None,
-            manifest_sha256: None,
+            manifest: None,
         },
     );
     scanner.seen = Some(Vec::new());
     let result = scanner.run(&mut NullSink).map_err(archive_only);
-    match (scanner.format_version, scanner.manifest) {
+    match (
+        scanner.format_version,
+        scanner.manifest.map(Cow::into_owned),
+    ) {
         (Some(format_version), Some(manifest)) => Ok(Inspection {
             path: path.to_path_buf(),
             format_version,
@@ -332,7 +341,13 @@ impl EventSink for NullSink {
     fn relation_start(&mut self, _: &str) -> Result<(), Infallible> {
         Ok(())
     }
-    fn record(&mut self, _: &str, _: u64, _: Map<String, Value>) -> Result<(), Infallible> {
+    fn record(
+        &mut self,
+        _: &str,
+        _: u64,
+        _: usize,
+        _: Map<String, Value>,
+    ) -> Result<(), Infallible> {
         Ok(())
     }
     fn relation_end(&mut self, _: &str) -> Result<(), Infallible> {
@@ -390,11 +405,47 @@ impl<R: Read> Read for Metered<R> {
 
 type Source = Metered<GzDecoder<BufReader<FileSource>>>;
 
+/// The names of the members read so far (no entry may come twice; every listed member must
+/// come). Uploads, which can be hundreds of thousands, are kept as their 32-byte digest rather
+/// than their name.
+#[derive(Default)]
+struct SeenMembers {
+    uploads: HashSet<[u8; 32]>,
+    others: HashSet<String>,
+}
+
+impl SeenMembers {
+    /// `false` if `name` was seen before.
+    fn insert(&mut self, name: &str) -> bool {
+        match upload_digest(name) {
+            Some(digest) => self.uploads.insert(digest),
+            None => self.others.insert(name.to_owned()),
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        match upload_digest(name) {
+            Some(digest) => self.uploads.contains(&digest),
+            None => self.others.contains(name),
+        }
+    }
+}
+
+/// The digest an upload member (`uploads/` and 64 lowercase hex digits) is named for; `None` for
+/// any other name, uppercase digits included (names are compared as written).
+fn upload_digest(name: &str) -> Option<[u8; 32]> {
+    let hex = name.strip_prefix(names::UPLOADS_DIR)?;
+    let mut digest = [0u8; 32];
+    (names::is_sha256_hex(hex) && hex::decode_to_slice(hex, &mut digest).is_ok()).then_some(digest)
+}
+
 /// What a pass expects; `None`: take it from the archive (inspect).
 struct Expect<'a> {
     format: Option<u32>,
     root: Option<&'a str>,
-    manifest_sha256: Option<&'a str>,
+    /// The verified manifest and its sha256 (stream): `manifest.json` must be byte-for-byte that
+    /// one, and is not parsed again.
+    manifest: Option<(&'a Manifest, &'a str)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -415,7 +466,7 @@ struct Scanner<'a> {
     expect: Expect<'a>,
     meter: Rc<Meter>,
     format_version: Option<u32>,
-    manifest: Option<Manifest>,
+    manifest: Option<Cow<'a, Manifest>>,
     manifest_sha256: Option<String>,
     root: Option<String>,
     /// Members read so far, kept for [`inspect`] only (verify and stream do not need them).
@@ -494,7 +545,7 @@ impl<'a> Scanner<'a> {
             .map_err(|e| self.read_error(e, Location::Stream))?
             .raw(true);
         let mut phase = Phase::Start;
-        let mut names_seen: HashSet<String> = HashSet::new();
+        let mut names_seen = SeenMembers::default();
         let mut count: u64 = 0;
         let mut data_end: u64 = 0;
         let mut last: Option<String> = None;
@@ -533,7 +584,7 @@ impl<'a> Scanner<'a> {
                 },
             })?;
             let kind = self.classify(name, phase)?;
-            if !names_seen.insert(name.to_owned()) {
+            if !names_seen.insert(name) {
                 return Err(ArchiveError::DuplicateEntry { entry: shown }.into());
             }
             phase = self.advance(phase, &kind, name)?;
@@ -572,7 +623,7 @@ impl<'a> Scanner<'a> {
         mut rest: Source,
         data_end: u64,
         phase: Phase,
-        names_seen: &HashSet<String>,
+        names_seen: &SeenMembers,
     ) -> Result<(), ArchiveError> {
         if self.meter.total.get() < data_end.saturating_add(BLOCK) {
             return Err(ArchiveError::MissingEndOfArchive {
@@ -613,7 +664,7 @@ impl<'a> Scanner<'a> {
             return Err(ArchiveError::MissingMember { member });
         }
         if let Some(manifest) = &self.manifest
-            && let Some(member) = manifest.members.keys().find(|m| !names_seen.contains(*m))
+            && let Some(member) = manifest.members.keys().find(|m| !names_seen.contains(m))
         {
             return Err(ArchiveError::MissingMember {
                 member: member.clone(),
@@ -813,13 +864,25 @@ impl<'a> Scanner<'a> {
 
     fn read_manifest(&mut self, entry: &mut impl Read, declared: u64) -> Result<(), ArchiveError> {
         let (bytes, digest) = self.read_small(entry, MANIFEST_MEMBER, declared)?;
-        if let Some(expected) = self.expect.manifest_sha256
-            && expected != digest.sha256
-        {
-            return Err(ArchiveError::ArchiveChanged {
-                path: self.path.to_path_buf(),
-                what: "manifest.json differs".to_owned(),
-            });
+        if let Some((verified, sha256)) = self.expect.manifest {
+            if sha256 != digest.sha256 {
+                return Err(ArchiveError::ArchiveChanged {
+                    path: self.path.to_path_buf(),
+                    what: "manifest.json differs".to_owned(),
+                });
+            }
+            // The very bytes the verify pass parsed and checked: one copy of a large manifest
+            // (one entry per upload) is enough.
+            self.record_seen(MANIFEST_MEMBER, &digest, false);
+            self.root = Some(
+                self.expect
+                    .root
+                    .unwrap_or(verified.root.relation.as_str())
+                    .to_owned(),
+            );
+            self.manifest = Some(Cow::Borrowed(verified));
+            self.manifest_sha256 = Some(digest.sha256);
+            return Ok(());
         }
         let value =
             json::parse_value(&bytes).map_err(|source| ArchiveError::ManifestJson { source })?;
@@ -841,7 +904,7 @@ impl<'a> Scanner<'a> {
         manifest.validate(&root, self.limits)?;
         self.record_seen(MANIFEST_MEMBER, &digest, false);
         self.root = Some(root);
-        self.manifest = Some(manifest);
+        self.manifest = Some(Cow::Owned(manifest));
         self.manifest_sha256 = Some(digest.sha256);
         Ok(())
     }
@@ -959,7 +1022,7 @@ impl<'a> Scanner<'a> {
                 if self.materialize {
                     let record = parse_record(name, line_no, line)?;
                     match relation {
-                        Some(relation) => sink.record(relation, line_no, record),
+                        Some(relation) => sink.record(relation, line_no, line.len(), record),
                         None => sink.user(line_no, record),
                     }
                     .map_err(StreamError::Sink)?;
