@@ -35,7 +35,7 @@ use crate::plan::{Cardinality, Link, Node, Plan, Role, Table};
 use crate::progress::{CancellationToken, Phase, ProgressSink};
 use crate::value::{LogicalType, Row, Value, from_json};
 use ids::{IdMap, IdPool, Lookup};
-use uploads::Staging;
+use uploads::{Digest, Staging};
 use writer::{Batch, Columns, TableRows, Writer};
 
 /// Who imports: decides how user references are mapped and how far access levels may go.
@@ -307,6 +307,20 @@ struct Block {
 /// A block is handed over at about this size (two wait at most: memory stays bounded).
 const SCAN_BLOCK_BYTES: usize = 256 << 10;
 
+/// Events the archive reader may be ahead of the importer by.
+const EVENTS_IN_FLIGHT: usize = 256;
+/// Archive bytes of records the reader may be ahead of the importer by, in KiB (a record's parsed
+/// form takes a few times its size in the archive). A record larger than this waits until the
+/// importer has taken every record before it.
+const RECORD_KIB_IN_FLIGHT: u32 = 256;
+
+/// An event on its way from the archive reader to the importer, with the share of the reader's
+/// budget it holds.
+struct Delivery {
+    event: Event,
+    _held: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
 impl Block {
     fn scan(&self, scanner: &mut IdScanner) {
         let mut start = 0;
@@ -489,7 +503,9 @@ struct Parent {
 #[derive(Debug)]
 struct Deferred {
     rel: Rel,
-    obj: Map<String, Json>,
+    /// The record as compact JSON: a fraction of the parsed form's memory, and records that
+    /// reference later ones (links between issues) can be many.
+    obj: Box<str>,
     parent: Option<Parent>,
     member: Arc<str>,
     line: u64,
@@ -658,13 +674,30 @@ impl<'a> Run<'a> {
         }
         tracing::debug!("fresh ids reserved");
 
-        // Stream the archive on a blocking thread; records come through a bounded channel.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Event, ImportError>>(256);
+        // Stream the archive on a blocking thread. Records come through a channel bounded twice:
+        // by count, and by their size in the archive (a record holds its size's budget until the
+        // importer is done with it), so large records (merge requests with their diffs) cannot
+        // pile up.
+        let (sender, mut receiver) =
+            tokio::sync::mpsc::channel::<Result<Delivery, ImportError>>(EVENTS_IN_FLIGHT);
+        let budget = Arc::new(tokio::sync::Semaphore::new(RECORD_KIB_IN_FLIGHT as usize));
+        let runtime = tokio::runtime::Handle::current();
         let blobs = self.staging.as_ref().map(Staging::blob_sink).transpose()?;
         let reader = tokio::task::spawn_blocking(move || {
             let events = sender.clone();
-            let on_event = |ev: Event| -> Result<(), Stop> {
-                events.blocking_send(Ok(ev)).map_err(|_| Stop::Closed)
+            let on_event = |event: Event| -> Result<(), Stop> {
+                let held = match &event {
+                    Event::Record { size, .. } => {
+                        let kib = (size / 1024).clamp(1, RECORD_KIB_IN_FLIGHT as usize) as u32;
+                        let permits = runtime.block_on(Arc::clone(&budget).acquire_many_owned(kib));
+                        // The semaphore is never closed; should it be, stop like a closed channel.
+                        Some(permits.map_err(|_| Stop::Closed)?)
+                    }
+                    _ => None,
+                };
+                events
+                    .blocking_send(Ok(Delivery { event, _held: held }))
+                    .map_err(|_| Stop::Closed)
             };
             let on_upload = |sha: &str, data: &mut dyn std::io::Read| -> Result<(), Stop> {
                 let sink = blobs
@@ -706,17 +739,20 @@ impl<'a> Run<'a> {
 
     async fn consume(
         &mut self,
-        receiver: &mut tokio::sync::mpsc::Receiver<Result<Event, ImportError>>,
+        receiver: &mut tokio::sync::mpsc::Receiver<Result<Delivery, ImportError>>,
     ) -> Result<(), ImportError> {
         let root_name = self.plan.root.name;
         let mut current: Option<Rel> = None;
         let mut member: Arc<str> = Arc::from("");
         let mut done = 0u64;
-        while let Some(ev) = receiver.recv().await {
+        while let Some(delivery) = receiver.recv().await {
             if self.opts.cancel.is_cancelled() {
                 return Err(ImportError::Cancelled);
             }
-            match ev? {
+            // `_held` (a record's share of the reader's budget) is released at the end of the
+            // iteration, once the record is buffered for writing.
+            let Delivery { event, _held } = delivery?;
+            match event {
                 Event::Root(obj) => self.pending_root = Some(obj),
                 Event::User { value } => self.user_lines.push(value),
                 Event::RelationStart { relation } => {
@@ -738,11 +774,7 @@ impl<'a> Run<'a> {
                     }
                     done = 0;
                 }
-                Event::Record {
-                    relation: _,
-                    line,
-                    value,
-                } => {
+                Event::Record { line, value, .. } => {
                     let Some(rel) = current else { continue };
                     let at = At {
                         member: Arc::clone(&member),
@@ -937,9 +969,11 @@ impl<'a> Run<'a> {
             }
             self.report_dropped(node, table, &obj, path);
             if waiting {
+                let obj = serde_json::to_string(&obj)
+                    .map_err(|e| at.err(format!("{path}: keeping the record for later: {e}")))?;
                 self.deferred.push(Deferred {
                     rel,
-                    obj,
+                    obj: obj.into_boxed_str(),
                     parent,
                     member: Arc::clone(&at.member),
                     line: at.line,
@@ -1276,6 +1310,7 @@ impl<'a> Run<'a> {
                 return Ok(());
             }
             let before = waiting.len();
+            tracing::debug!(rows = before, last, "retrying rows that waited for others");
             // Rows the waiting records reference may still be buffered: write them first.
             self.flush().await?;
             for d in waiting {
@@ -1283,8 +1318,10 @@ impl<'a> Run<'a> {
                     member: d.member,
                     line: d.line,
                 };
+                let obj = serde_json::from_str(&d.obj)
+                    .map_err(|e| at.err(format!("reading a record kept for later: {e}")))?;
                 // The first attempt was not counted: deferral returns before counting.
-                self.record(d.rel, d.obj, d.parent, &at, Some(d.new_id))
+                self.record(d.rel, obj, d.parent, &at, Some(d.new_id))
                     .await?;
             }
             if self.deferred.len() >= before {
@@ -1478,10 +1515,10 @@ impl Relations {
 }
 
 /// The sha256 an upload record names for its file, if it is one (64 lowercase hex digits).
-fn upload_sha(obj: &Map<String, Json>) -> Option<&str> {
+fn upload_sha(obj: &Map<String, Json>) -> Option<Digest> {
     obj.get(UPLOAD_KEY)
         .and_then(Json::as_str)
-        .filter(|s| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(Digest::parse)
 }
 
 /// Which tables other rows reference: parents of nested children linked by a foreign key on the

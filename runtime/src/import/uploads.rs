@@ -22,6 +22,26 @@ use std::thread::JoinHandle;
 /// Background threads that sync blobs and place upload files.
 const THREADS: usize = 8;
 
+/// An upload's sha256, as the staging area keys blobs by it: 32 bytes, not 64 hex digits in a
+/// `String` (an archive can hold hundreds of thousands of files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Digest([u8; 32]);
+
+impl Digest {
+    /// 64 lowercase hex digits (the form archives name files by); `None` for anything else.
+    pub(crate) fn parse(hex: &str) -> Option<Digest> {
+        let mut bytes = [0u8; 32];
+        let lowercase = hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        (lowercase && hex::decode_to_slice(hex, &mut bytes).is_ok()).then_some(Digest(bytes))
+    }
+}
+
+impl std::fmt::Display for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
 /// Files received from the archive and the places the imported rows expect them.
 #[derive(Debug)]
 pub(crate) struct Staging {
@@ -52,9 +72,9 @@ struct State {
     /// `<staging>/tree/<root table>/<root id>`, from the first want on.
     top: Option<PathBuf>,
     /// Blobs written to `blobs`.
-    received: HashSet<String>,
+    received: HashSet<Digest>,
     /// Wanted files whose blob has not arrived yet: sha256 → paths under `top` (`<row id>/<name>`).
-    waiting: HashMap<String, Vec<Box<str>>>,
+    waiting: HashMap<Digest, Vec<Box<str>>>,
 }
 
 /// Work for the background threads.
@@ -234,14 +254,14 @@ impl State {
     }
 
     /// Blob `sha256` is written: sync it, and place it wherever it is already wanted.
-    fn receive(&mut self, sha256: &str) -> Result<(), UploadError> {
-        let blob: Arc<Path> = self.blobs.join(sha256).into();
+    fn receive(&mut self, sha256: Digest) -> Result<(), UploadError> {
+        let blob: Arc<Path> = self.blobs.join(sha256.to_string()).into();
         if !self.send(Job::Sync(blob.to_path_buf())) {
             return Err(threads_stopped(blob.to_path_buf()));
         }
         // (Only a want sets `top`, before it adds to `waiting`.)
         if let Some(top) = self.top.clone()
-            && let Some(entries) = self.waiting.remove(sha256)
+            && let Some(entries) = self.waiting.remove(&sha256)
         {
             for entry in entries {
                 let dest = top.join(&*entry);
@@ -251,7 +271,7 @@ impl State {
                 });
             }
         }
-        self.received.insert(sha256.to_string());
+        self.received.insert(sha256);
         if self.lost {
             return Err(threads_stopped(blob.to_path_buf()));
         }
@@ -264,10 +284,15 @@ impl BlobSink {
     /// it is wanted, in the background.
     pub(crate) fn receive(&self, sha256: &str, data: &mut dyn Read) -> Result<(), UploadError> {
         let path = self.dir.join(sha256);
+        // The archive reader names blobs by their checked digest; anything else is a bug there.
+        let digest = Digest::parse(sha256).ok_or_else(|| UploadError::Io {
+            path: path.clone(),
+            source: std::io::Error::other("not a lowercase hex sha256"),
+        })?;
         let mut file = std::fs::File::create(&path).map_err(io(&path))?;
         std::io::copy(data, &mut file).map_err(io(&path))?;
         drop(file);
-        lock(&self.state).receive(sha256)
+        lock(&self.state).receive(digest)
     }
 }
 
@@ -397,7 +422,7 @@ impl Staging {
         root_table: &str,
         root_id: i64,
         row_id: i64,
-        sha256: &str,
+        sha256: Digest,
         old_path: &str,
     ) -> String {
         let (rel, entry_at) = upload_path(root_table, root_id, row_id, old_path);
@@ -410,16 +435,16 @@ impl Staging {
         debug_assert_eq!(self.owned_top.as_deref(), Some(top), "one root per import");
         self.wanted += 1;
         let entry = &rel[entry_at..];
-        if state.received.contains(sha256) {
+        if state.received.contains(&sha256) {
             if let Some(top) = state.top.clone() {
-                let blob = state.blobs.join(sha256).into();
+                let blob = state.blobs.join(sha256.to_string()).into();
                 let dest = top.join(entry);
                 state.send(Job::Place { blob, dest });
             }
-        } else if let Some(waiting) = state.waiting.get_mut(sha256) {
+        } else if let Some(waiting) = state.waiting.get_mut(&sha256) {
             waiting.push(entry.into());
         } else {
-            state.waiting.insert(sha256.to_string(), vec![entry.into()]);
+            state.waiting.insert(sha256, vec![entry.into()]);
         }
         rel
     }
@@ -451,7 +476,7 @@ impl Staging {
             .min_by_key(|(_, e)| *e)
         {
             return Err(UploadError::Missing {
-                sha256: sha256.clone(),
+                sha256: sha256.to_string(),
                 path: format!("{}/{entry}", top.display()),
             });
         }
@@ -512,6 +537,20 @@ impl Drop for Staging {
 mod tests {
     use super::*;
 
+    fn digest(hex: &str) -> Digest {
+        Digest::parse(hex).expect("a test digest")
+    }
+
+    #[test]
+    fn digests_are_lowercase_hex_only() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert_eq!(digest(&hex).to_string(), hex);
+        assert_eq!(Digest::parse(&hex.to_uppercase()), None);
+        assert_eq!(Digest::parse(&hex[..62]), None);
+        assert_eq!(Digest::parse(&format!("{hex}00")), None);
+        assert_eq!(Digest::parse(&format!("{}g", &hex[..63])), None);
+    }
+
     fn names(dir: &Path) -> Vec<std::ffi::OsString> {
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
@@ -529,11 +568,11 @@ mod tests {
         let sink = s.blob_sink().unwrap();
         sink.receive(&sha, &mut &b"hello"[..]).unwrap();
         drop(sink);
-        let rel = s.want("projects", 7, 1, &sha, "../../etc/pa ss\\..wd");
+        let rel = s.want("projects", 7, 1, digest(&sha), "../../etc/pa ss\\..wd");
         assert_eq!(rel, "projects/7/1/wd");
-        let spaced = s.want("projects", 7, 2, &sha, "dir/my file (1).txt");
+        let spaced = s.want("projects", 7, 2, digest(&sha), "dir/my file (1).txt");
         assert_eq!(spaced, "projects/7/2/my_file__1_.txt");
-        let rel2 = s.want("projects", 7, 3, &sha, "..");
+        let rel2 = s.want("projects", 7, 3, digest(&sha), "..");
         assert_eq!(rel2, "projects/7/3/file");
         assert_eq!(s.place().unwrap(), 3);
         assert_eq!(std::fs::read(root.path().join(&rel)).unwrap(), b"hello");
@@ -551,7 +590,7 @@ mod tests {
     fn missing_blob_is_an_error() {
         let root = tempfile::tempdir().unwrap();
         let mut s = Staging::new(root.path()).unwrap();
-        s.want("projects", 1, 1, &"cd".repeat(32), "a.txt");
+        s.want("projects", 1, 1, digest(&"cd".repeat(32)), "a.txt");
         assert!(matches!(s.place(), Err(UploadError::Missing { .. })));
     }
 
@@ -560,7 +599,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut s = Staging::new(root.path()).unwrap();
         let sha = "01".repeat(32);
-        let rel = s.want("projects", 3, 10, &sha, "a.txt");
+        let rel = s.want("projects", 3, 10, digest(&sha), "a.txt");
         let sink = s.blob_sink().unwrap();
         sink.receive(&sha, &mut &b"first want"[..]).unwrap();
         drop(sink);
@@ -586,7 +625,7 @@ mod tests {
         let sink = s.blob_sink().unwrap();
         sink.receive(&sha, &mut &b"first blob"[..]).unwrap();
         drop(sink);
-        let rel = s.want("projects", 3, 11, &sha, "b.txt");
+        let rel = s.want("projects", 3, 11, digest(&sha), "b.txt");
         assert_eq!(s.place().unwrap(), 1);
         assert_eq!(
             std::fs::read(root.path().join(&rel)).unwrap(),
@@ -600,12 +639,12 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut s = Staging::new(root.path()).unwrap();
         let sha = "03".repeat(32);
-        let a = s.want("projects", 4, 1, &sha, "same.txt");
+        let a = s.want("projects", 4, 1, digest(&sha), "same.txt");
         let sink = s.blob_sink().unwrap();
         sink.receive(&sha, &mut &b"shared"[..]).unwrap();
         drop(sink);
         // One wanted before the blob came, one after.
-        let b = s.want("projects", 4, 2, &sha, "same.txt");
+        let b = s.want("projects", 4, 2, digest(&sha), "same.txt");
         assert_ne!(a, b);
         assert_eq!(s.place().unwrap(), 2);
         assert_eq!(std::fs::read(root.path().join(&a)).unwrap(), b"shared");
@@ -626,7 +665,7 @@ mod tests {
         let (wanted, unwanted) = ("04".repeat(32), "05".repeat(32));
         let sink = s.blob_sink().unwrap();
         sink.receive(&unwanted, &mut &b"nobody"[..]).unwrap();
-        let rel = s.want("projects", 5, 1, &wanted, "c.txt");
+        let rel = s.want("projects", 5, 1, digest(&wanted), "c.txt");
         sink.receive(&wanted, &mut &b"somebody"[..]).unwrap();
         drop(sink);
         assert_eq!(s.place().unwrap(), 1);
@@ -655,11 +694,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut s = Staging::new(root.path()).unwrap();
         let (here, gone) = ("06".repeat(32), "07".repeat(32));
-        s.want("projects", 6, 1, &here, "here.txt");
+        s.want("projects", 6, 1, digest(&here), "here.txt");
         let sink = s.blob_sink().unwrap();
         sink.receive(&here, &mut &b"here"[..]).unwrap();
         drop(sink);
-        s.want("projects", 6, 2, &gone, "gone.txt");
+        s.want("projects", 6, 2, digest(&gone), "gone.txt");
         match s.place() {
             Err(UploadError::Missing { sha256, path }) => {
                 assert_eq!(sha256, gone);
@@ -680,7 +719,7 @@ mod tests {
         let tree = s.dir.path().join("tree");
         std::fs::write(&tree, b"in the way").unwrap();
         let sha = "08".repeat(32);
-        s.want("projects", 8, 1, &sha, "d.txt");
+        s.want("projects", 8, 1, digest(&sha), "d.txt");
         let sink = s.blob_sink().unwrap();
         sink.receive(&sha, &mut &b"data"[..]).unwrap();
         drop(sink);
@@ -714,7 +753,7 @@ mod tests {
         for (i, sha) in shas.iter().enumerate().rev() {
             for k in 0..3 {
                 let row = i64::try_from(i * 3 + k).unwrap();
-                rels.push((s.want("projects", 9, row, sha, "f.bin"), sha));
+                rels.push((s.want("projects", 9, row, digest(sha), "f.bin"), sha));
             }
         }
         reader.join().unwrap();
