@@ -512,6 +512,37 @@ mod archive {
         insta::assert_snapshot!("unlisted_and_missing", format!("{msg}\n{msg2}"));
     }
 
+    /// Upload members are tracked by digest, not by name: a second copy of one is still a
+    /// duplicate, and one the manifest lists but the tar lacks is still missing.
+    #[test]
+    fn duplicate_and_missing_uploads() {
+        let name = |raw: &Raw| String::from_utf8(raw.name.clone()).unwrap();
+        let (one, two) = (upload(b"one"), upload(b"two"));
+        let mut members = tree_members();
+        members.push(one.clone());
+        members.push(two.clone());
+        let manifest = manifest_for(&members);
+        let dir = tempfile::tempdir().unwrap();
+        let valid = write_archive(dir.path(), &with_manifest(&manifest, members.clone()));
+        verify(&valid, &Limits::default()).expect("both uploads once: valid");
+
+        let mut twice = members.clone();
+        twice.push(one.clone());
+        let (e, _) = reject(&with_manifest(&manifest, twice));
+        assert!(
+            matches!(&e, ArchiveError::DuplicateEntry { entry } if *entry == name(&one)),
+            "{e:?}"
+        );
+
+        let mut fewer = members;
+        fewer.pop();
+        let (e, _) = reject(&with_manifest(&manifest, fewer));
+        assert!(
+            matches!(&e, ArchiveError::MissingMember { member } if *member == name(&two)),
+            "{e:?}"
+        );
+    }
+
     #[test]
     fn truncated_gzip() {
         let bytes = gzip(&tar_bytes(&complete(tree_members())));
