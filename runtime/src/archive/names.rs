@@ -5,6 +5,8 @@
 //! [`display_name`] before it reaches an error message or a log line (no terminal escapes, no
 //! bidirectional overrides, bounded length).
 
+use std::fmt;
+
 /// The format version member, always the first entry.
 pub const VERSION_MEMBER: &str = "VERSION";
 /// The manifest member, always the second entry.
@@ -56,6 +58,32 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// An upload's sha256 as 32 bytes: how the reader and the importer key what they track per upload
+/// (the 64 hex digits in a `String` take three times the memory, and an archive can hold hundreds
+/// of thousands of uploads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct UploadDigest([u8; 32]);
+
+impl UploadDigest {
+    /// 64 lowercase hex digits ([`is_sha256_hex`]); `None` for anything else.
+    pub(crate) fn parse(hex: &str) -> Option<UploadDigest> {
+        let mut bytes = [0u8; 32];
+        (is_sha256_hex(hex) && hex::decode_to_slice(hex, &mut bytes).is_ok())
+            .then_some(UploadDigest(bytes))
+    }
+
+    /// The digest an upload member (`uploads/<sha256>`) is named for; `None` for any other name.
+    pub(crate) fn of_member(name: &str) -> Option<UploadDigest> {
+        UploadDigest::parse(name.strip_prefix(UPLOADS_DIR)?)
+    }
+}
+
+impl fmt::Display for UploadDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
 }
 
 /// The root record member for a root relation: `tree/<root>.json`.
@@ -144,6 +172,22 @@ pub fn display_name(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_digests_are_lowercase_hex_only() {
+        let hex = "0123456789abcdef".repeat(4);
+        let digest = UploadDigest::parse(&hex).expect("valid");
+        assert_eq!(digest.to_string(), hex);
+        assert_eq!(
+            UploadDigest::of_member(&format!("uploads/{hex}")),
+            Some(digest)
+        );
+        assert_eq!(UploadDigest::of_member(&format!("tree/{hex}")), None);
+        assert_eq!(UploadDigest::parse(&hex.to_uppercase()), None);
+        assert_eq!(UploadDigest::parse(&hex[..62]), None);
+        assert_eq!(UploadDigest::parse(&format!("{hex}00")), None);
+        assert_eq!(UploadDigest::parse(&format!("{}g", &hex[..63])), None);
+    }
 
     #[test]
     fn classifies_the_expected_list() {

@@ -40,7 +40,9 @@ use super::error::{ArchiveError, Location};
 use super::json::{self, RecordError};
 use super::limits::{LimitKind, Limits};
 use super::manifest::{Manifest, MemberInfo};
-use super::names::{self, MANIFEST_MEMBER, MemberKind, NameProblem, USERS_MEMBER, VERSION_MEMBER};
+use super::names::{
+    self, MANIFEST_MEMBER, MemberKind, NameProblem, USERS_MEMBER, UploadDigest, VERSION_MEMBER,
+};
 
 const READ_BUFFER: usize = 64 * 1024;
 /// `VERSION` holds at most this many bytes (ten digits and a newline, with room to spare).
@@ -410,33 +412,25 @@ type Source = Metered<GzDecoder<BufReader<FileSource>>>;
 /// than their name.
 #[derive(Default)]
 struct SeenMembers {
-    uploads: HashSet<[u8; 32]>,
+    uploads: HashSet<UploadDigest>,
     others: HashSet<String>,
 }
 
 impl SeenMembers {
     /// `false` if `name` was seen before.
     fn insert(&mut self, name: &str) -> bool {
-        match upload_digest(name) {
+        match UploadDigest::of_member(name) {
             Some(digest) => self.uploads.insert(digest),
             None => self.others.insert(name.to_owned()),
         }
     }
 
     fn contains(&self, name: &str) -> bool {
-        match upload_digest(name) {
+        match UploadDigest::of_member(name) {
             Some(digest) => self.uploads.contains(&digest),
             None => self.others.contains(name),
         }
     }
-}
-
-/// The digest an upload member (`uploads/` and 64 lowercase hex digits) is named for; `None` for
-/// any other name, uppercase digits included (names are compared as written).
-fn upload_digest(name: &str) -> Option<[u8; 32]> {
-    let hex = name.strip_prefix(names::UPLOADS_DIR)?;
-    let mut digest = [0u8; 32];
-    (names::is_sha256_hex(hex) && hex::decode_to_slice(hex, &mut digest).is_ok()).then_some(digest)
 }
 
 /// What a pass expects; `None`: take it from the archive (inspect).

@@ -26,6 +26,7 @@ pub use uploads::UploadError;
 
 use crate::archive::{
     ArchiveError, ArchiveReader, Limits, RawRecords, StreamError, VerifiedArchive,
+    names::UploadDigest,
 };
 use crate::backend::{BackendError, Database, IdRanges, ImportTx};
 use crate::events::{Event, stream};
@@ -35,7 +36,7 @@ use crate::plan::{Cardinality, Link, Node, Plan, Role, Table};
 use crate::progress::{CancellationToken, Phase, ProgressSink};
 use crate::value::{LogicalType, Row, Value, from_json};
 use ids::{IdMap, IdPool, Lookup};
-use uploads::{Digest, Staging};
+use uploads::Staging;
 use writer::{Batch, Columns, TableRows, Writer};
 
 /// Who imports: decides how user references are mapped and how far access levels may go.
@@ -1515,10 +1516,10 @@ impl Relations {
 }
 
 /// The sha256 an upload record names for its file, if it is one (64 lowercase hex digits).
-fn upload_sha(obj: &Map<String, Json>) -> Option<Digest> {
+fn upload_sha(obj: &Map<String, Json>) -> Option<UploadDigest> {
     obj.get(UPLOAD_KEY)
         .and_then(Json::as_str)
-        .and_then(Digest::parse)
+        .and_then(UploadDigest::parse)
 }
 
 /// Which tables other rows reference: parents of nested children linked by a foreign key on the

@@ -19,28 +19,10 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
+use crate::archive::names::UploadDigest;
+
 /// Background threads that sync blobs and place upload files.
 const THREADS: usize = 8;
-
-/// An upload's sha256, as the staging area keys blobs by it: 32 bytes, not 64 hex digits in a
-/// `String` (an archive can hold hundreds of thousands of files).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Digest([u8; 32]);
-
-impl Digest {
-    /// 64 lowercase hex digits (the form archives name files by); `None` for anything else.
-    pub(crate) fn parse(hex: &str) -> Option<Digest> {
-        let mut bytes = [0u8; 32];
-        let lowercase = hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        (lowercase && hex::decode_to_slice(hex, &mut bytes).is_ok()).then_some(Digest(bytes))
-    }
-}
-
-impl std::fmt::Display for Digest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
 
 /// Files received from the archive and the places the imported rows expect them.
 #[derive(Debug)]
@@ -72,9 +54,9 @@ struct State {
     /// `<staging>/tree/<root table>/<root id>`, from the first want on.
     top: Option<PathBuf>,
     /// Blobs written to `blobs`.
-    received: HashSet<Digest>,
+    received: HashSet<UploadDigest>,
     /// Wanted files whose blob has not arrived yet: sha256 → paths under `top` (`<row id>/<name>`).
-    waiting: HashMap<Digest, Vec<Box<str>>>,
+    waiting: HashMap<UploadDigest, Vec<Box<str>>>,
 }
 
 /// Work for the background threads.
@@ -254,7 +236,7 @@ impl State {
     }
 
     /// Blob `sha256` is written: sync it, and place it wherever it is already wanted.
-    fn receive(&mut self, sha256: Digest) -> Result<(), UploadError> {
+    fn receive(&mut self, sha256: UploadDigest) -> Result<(), UploadError> {
         let blob: Arc<Path> = self.blobs.join(sha256.to_string()).into();
         if !self.send(Job::Sync(blob.to_path_buf())) {
             return Err(threads_stopped(blob.to_path_buf()));
@@ -285,7 +267,7 @@ impl BlobSink {
     pub(crate) fn receive(&self, sha256: &str, data: &mut dyn Read) -> Result<(), UploadError> {
         let path = self.dir.join(sha256);
         // The archive reader names blobs by their checked digest; anything else is a bug there.
-        let digest = Digest::parse(sha256).ok_or_else(|| UploadError::Io {
+        let digest = UploadDigest::parse(sha256).ok_or_else(|| UploadError::Io {
             path: path.clone(),
             source: std::io::Error::other("not a lowercase hex sha256"),
         })?;
@@ -422,7 +404,7 @@ impl Staging {
         root_table: &str,
         root_id: i64,
         row_id: i64,
-        sha256: Digest,
+        sha256: UploadDigest,
         old_path: &str,
     ) -> String {
         let (rel, entry_at) = upload_path(root_table, root_id, row_id, old_path);
@@ -537,18 +519,8 @@ impl Drop for Staging {
 mod tests {
     use super::*;
 
-    fn digest(hex: &str) -> Digest {
-        Digest::parse(hex).expect("a test digest")
-    }
-
-    #[test]
-    fn digests_are_lowercase_hex_only() {
-        let hex = "0123456789abcdef".repeat(4);
-        assert_eq!(digest(&hex).to_string(), hex);
-        assert_eq!(Digest::parse(&hex.to_uppercase()), None);
-        assert_eq!(Digest::parse(&hex[..62]), None);
-        assert_eq!(Digest::parse(&format!("{hex}00")), None);
-        assert_eq!(Digest::parse(&format!("{}g", &hex[..63])), None);
+    fn digest(hex: &str) -> UploadDigest {
+        UploadDigest::parse(hex).expect("a test digest")
     }
 
     fn names(dir: &Path) -> Vec<std::ffi::OsString> {
