@@ -569,3 +569,39 @@ fn assert_same(expected: &[String], actual: &[String], what: &str) {
         lines.into_iter().take(30).collect::<Vec<_>>().join("\n  ")
     );
 }
+
+/// Records larger than the archive reader's budget for records in flight (256 KiB) still import,
+/// one after another, with their text intact: each takes the whole budget and waits for the one
+/// before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_records_larger_than_the_readers_budget() {
+    let Some(t) = hoist_tests::Transfer::new(Kind::Sqlite, 6).await else {
+        return;
+    };
+    let big = |i: usize| format!("{i}: {}\n", "ünïcödé and a tab\t, ".repeat(20_000 + i));
+    let mut contents = t.contents.clone();
+    let issues = contents.relation_mut("issues");
+    assert!(issues.len() >= 4, "the seed made issues");
+    for (i, issue) in issues.iter_mut().enumerate().take(4) {
+        issue.insert("description".into(), Json::String(big(i)));
+    }
+    let archive = t.dir.path().join("big-records.tar.gz");
+    contents.save(&archive);
+
+    let mut req = t.target.import_request(&archive);
+    req.path = Some("big-records".into());
+    // A reader that waited for more budget than there is would wait forever: fail instead.
+    let imported = tokio::time::timeout(std::time::Duration::from_secs(120), t.target.import(&req))
+        .await
+        .unwrap_or_else(|_| panic!("the import of large records did not finish in 120 s"));
+    let dst = TenantRows::load(&t.target.db, imported.root_id).await;
+    let mut descriptions: Vec<&str> = dst
+        .rows("issues")
+        .filter_map(|row| text(row, "description"))
+        .filter(|d| d.len() > 256 * 1024)
+        .collect();
+    descriptions.sort_unstable_by_key(|d| d.len());
+    let expected: Vec<String> = (0..4).map(big).collect();
+    assert_eq!(descriptions, expected, "the large descriptions, intact");
+    t.finish().await;
+}
