@@ -34,19 +34,19 @@ fn deserialize_whole<'de, T: DeserializeSeed<'de>>(
     seed: T,
 ) -> Result<T::Value, serde_json::Error> {
     match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            let value = seed.deserialize(&mut de)?;
-            de.end()?;
-            Ok(value)
-        }
-        Err(_) => {
-            let mut de = serde_json::Deserializer::from_slice(bytes);
-            let value = seed.deserialize(&mut de)?;
-            de.end()?;
-            Ok(value)
-        }
+        Ok(text) => only_value(serde_json::Deserializer::from_str(text), seed),
+        Err(_) => only_value(serde_json::Deserializer::from_slice(bytes), seed),
     }
+}
+
+/// Runs `seed` on `de`'s input, which must hold nothing after the value.
+fn only_value<'de, R: serde_json::de::Read<'de>, T: DeserializeSeed<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    seed: T,
+) -> Result<T::Value, serde_json::Error> {
+    let value = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// Parses one record: a JSON object with unique keys.
@@ -477,14 +477,8 @@ mod tests {
     /// the same place.
     fn readers_agree(text: &str) {
         let bytes = text.as_bytes();
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let strict = StrictValue
-            .deserialize(&mut de)
-            .and_then(|v| de.end().map(|()| v));
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let validated = Validate
-            .deserialize(&mut de)
-            .and_then(|v| de.end().map(|()| v));
+        let strict = only_value(serde_json::Deserializer::from_slice(bytes), StrictValue);
+        let validated = only_value(serde_json::Deserializer::from_slice(bytes), Validate);
         let by_slice = (
             strict.map_err(|e| e.to_string()),
             validated.map_err(|e| e.to_string()),
