@@ -858,28 +858,36 @@ impl<'a> Scanner<'a> {
 
     fn read_manifest(&mut self, entry: &mut impl Read, declared: u64) -> Result<(), ArchiveError> {
         let (bytes, digest) = self.read_small(entry, MANIFEST_MEMBER, declared)?;
-        if let Some((verified, sha256)) = self.expect.manifest {
-            if sha256 != digest.sha256 {
+        let manifest = match self.expect.manifest {
+            // The very bytes the verify pass parsed and checked: one copy of a large manifest
+            // (one entry per upload) is enough.
+            Some((verified, sha256)) if sha256 == digest.sha256 => Cow::Borrowed(verified),
+            Some(_) => {
                 return Err(ArchiveError::ArchiveChanged {
                     path: self.path.to_path_buf(),
                     what: "manifest.json differs".to_owned(),
                 });
             }
-            // The very bytes the verify pass parsed and checked: one copy of a large manifest
-            // (one entry per upload) is enough.
-            self.record_seen(MANIFEST_MEMBER, &digest, false);
-            self.root = Some(
-                self.expect
-                    .root
-                    .unwrap_or(verified.root.relation.as_str())
-                    .to_owned(),
-            );
-            self.manifest = Some(Cow::Borrowed(verified));
-            self.manifest_sha256 = Some(digest.sha256);
-            return Ok(());
+            None => Cow::Owned(self.parse_manifest(&bytes)?),
+        };
+        let root = match self.expect.root {
+            Some(root) => root.to_owned(),
+            None => manifest.root.relation.clone(),
+        };
+        if let Cow::Owned(parsed) = &manifest {
+            parsed.validate(&root, self.limits)?;
         }
+        self.record_seen(MANIFEST_MEMBER, &digest, false);
+        self.root = Some(root);
+        self.manifest = Some(manifest);
+        self.manifest_sha256 = Some(digest.sha256);
+        Ok(())
+    }
+
+    /// `manifest.json`'s bytes as a manifest, its format version checked against `VERSION`'s.
+    fn parse_manifest(&self, bytes: &[u8]) -> Result<Manifest, ArchiveError> {
         let value =
-            json::parse_value(&bytes).map_err(|source| ArchiveError::ManifestJson { source })?;
+            json::parse_value(bytes).map_err(|source| ArchiveError::ManifestJson { source })?;
         let manifest: Manifest = serde_json::from_value(value)
             .map_err(|source| ArchiveError::ManifestJson { source })?;
         let version = self.format_version.unwrap_or_default();
@@ -891,16 +899,7 @@ impl<'a> Scanner<'a> {
                 ),
             });
         }
-        let root = match self.expect.root {
-            Some(root) => root.to_owned(),
-            None => manifest.root.relation.clone(),
-        };
-        manifest.validate(&root, self.limits)?;
-        self.record_seen(MANIFEST_MEMBER, &digest, false);
-        self.root = Some(root);
-        self.manifest = Some(Cow::Owned(manifest));
-        self.manifest_sha256 = Some(digest.sha256);
-        Ok(())
+        Ok(manifest)
     }
 
     fn check_listed(
