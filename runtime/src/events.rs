@@ -25,8 +25,6 @@ pub(crate) enum Event {
         value: Map<String, Json>,
     },
     RelationEnd,
-    /// An upload whose bytes (and name) went to the upload callback.
-    Upload,
 }
 
 struct FnSink<F, U> {
@@ -75,13 +73,11 @@ where
     }
 
     fn upload(&mut self, sha256: &str, _bytes: u64, data: &mut dyn Read) -> Result<(), E> {
-        (self.on_upload)(sha256, data)?;
-        (self.on_event)(Event::Upload)
+        (self.on_upload)(sha256, data)
     }
 }
 
-/// Stream `archive` into two closures: one per event, one per upload's bytes (called before the
-/// upload's event).
+/// Stream `archive` into two closures: one per event, one per upload's bytes.
 pub(crate) fn stream<E>(
     archive: &VerifiedArchive,
     on_event: impl FnMut(Event) -> Result<(), E>,

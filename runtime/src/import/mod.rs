@@ -26,7 +26,7 @@ pub use uploads::UploadError;
 
 use crate::archive::{
     ArchiveError, ArchiveReader, Limits, RawRecords, StreamError, VerifiedArchive,
-    names::UploadDigest,
+    names::{self, UploadDigest},
 };
 use crate::backend::{BackendError, Database, IdRanges, ImportTx};
 use crate::events::{Event, stream};
@@ -307,20 +307,6 @@ struct Block {
 
 /// A block is handed over at about this size (two wait at most: memory stays bounded).
 const SCAN_BLOCK_BYTES: usize = 256 << 10;
-
-/// Events the archive reader may be ahead of the importer by.
-const EVENTS_IN_FLIGHT: usize = 256;
-/// Archive bytes of records the reader may be ahead of the importer by, in KiB (a record's parsed
-/// form takes a few times its size in the archive). A record larger than this waits until the
-/// importer has taken every record before it.
-const RECORD_KIB_IN_FLIGHT: u32 = 256;
-
-/// An event on its way from the archive reader to the importer, with the share of the reader's
-/// budget it holds.
-struct Delivery {
-    event: Event,
-    _held: Option<tokio::sync::OwnedSemaphorePermit>,
-}
 
 impl Block {
     fn scan(&self, scanner: &mut IdScanner) {
@@ -758,7 +744,7 @@ impl<'a> Run<'a> {
                 Event::User { value } => self.user_lines.push(value),
                 Event::RelationStart { relation } => {
                     self.write_root().await?;
-                    member = Arc::from(format!("tree/{root_name}/{relation}.ndjson"));
+                    member = Arc::from(names::relation_member(root_name, &relation));
                     current = self
                         .plan
                         .root
@@ -787,9 +773,7 @@ impl<'a> Run<'a> {
                     self.record(rel, value, Some(parent), &at, None).await?;
                     done += 1;
                     if done.is_multiple_of(100) {
-                        let total = self.totals.get(self.relations.path(rel)).copied();
-                        let name = self.relations.node(rel).name;
-                        self.opts.progress.emit(Phase::Import, name, done, total);
+                        self.progress(rel, done);
                     }
                     if self.buffered >= self.opts.batch_size.max(1)
                         || self.buffered_bytes >= BATCH_BYTES
@@ -800,19 +784,22 @@ impl<'a> Run<'a> {
                 Event::RelationEnd => {
                     if let Some(rel) = current.take() {
                         self.resolve_deferred(false).await?;
-                        let total = self.totals.get(self.relations.path(rel)).copied();
-                        let name = self.relations.node(rel).name;
-                        self.opts.progress.emit(Phase::Import, name, done, total);
+                        self.progress(rel, done);
                     }
                 }
-                // The blob sink registered it with the staging area when it wrote it.
-                Event::Upload => {}
             }
         }
         self.write_root().await?;
         self.resolve_deferred(true).await?;
         self.flush().await?;
         Ok(())
+    }
+
+    /// Report `done` records of top-level relation `rel`, out of the manifest's count.
+    fn progress(&self, rel: Rel, done: u64) {
+        let total = self.totals.get(self.relations.path(rel)).copied();
+        let name = self.relations.node(rel).name;
+        self.opts.progress.emit(Phase::Import, name, done, total);
     }
 
     /// Map users (once their lines are read), then write the root record.
@@ -823,7 +810,7 @@ impl<'a> Run<'a> {
         self.map_users().await?;
         let root_name = self.plan.root.name;
         let at = At {
-            member: Arc::from(format!("tree/{root_name}.json")),
+            member: Arc::from(names::root_member(root_name)),
             line: 1,
         };
         let Some(mut obj) = self.pending_root.take() else {
@@ -1564,6 +1551,20 @@ fn row_bytes(row: &Row) -> usize {
                 }
         })
         .sum()
+}
+
+/// Events the archive reader may be ahead of the importer by.
+const EVENTS_IN_FLIGHT: usize = 256;
+/// Archive bytes of records the reader may be ahead of the importer by, in KiB (a record's parsed
+/// form takes a few times its size in the archive). A record larger than this waits until the
+/// importer has taken every record before it.
+const RECORD_KIB_IN_FLIGHT: u32 = 256;
+
+/// An event on its way from the archive reader to the importer, with the share of the reader's
+/// budget it holds.
+struct Delivery {
+    event: Event,
+    _held: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Why the archive reader thread stopped early.
