@@ -523,6 +523,11 @@ mod tests {
         UploadDigest::parse(hex).expect("a test digest")
     }
 
+    /// The archive reader's side: one blob written to the staging area.
+    fn receive(s: &Staging, sha: &str, data: &[u8]) {
+        s.blob_sink().unwrap().receive(sha, &mut &data[..]).unwrap();
+    }
+
     fn names(dir: &Path) -> Vec<std::ffi::OsString> {
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
@@ -537,9 +542,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut s = Staging::new(root.path()).unwrap();
         let sha = "ab".repeat(32);
-        let sink = s.blob_sink().unwrap();
-        sink.receive(&sha, &mut &b"hello"[..]).unwrap();
-        drop(sink);
+        receive(&s, &sha, b"hello");
         let rel = s.want("projects", 7, 1, digest(&sha), "../../etc/pa ss\\..wd");
         assert_eq!(rel, "projects/7/1/wd");
         let spaced = s.want("projects", 7, 2, digest(&sha), "dir/my file (1).txt");
@@ -572,9 +575,7 @@ mod tests {
         let mut s = Staging::new(root.path()).unwrap();
         let sha = "01".repeat(32);
         let rel = s.want("projects", 3, 10, digest(&sha), "a.txt");
-        let sink = s.blob_sink().unwrap();
-        sink.receive(&sha, &mut &b"first want"[..]).unwrap();
-        drop(sink);
+        receive(&s, &sha, b"first want");
         assert_eq!(s.place().unwrap(), 1);
         assert_eq!(
             std::fs::read(root.path().join(&rel)).unwrap(),
@@ -594,9 +595,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let mut s = Staging::new(root.path()).unwrap();
         let sha = "02".repeat(32);
-        let sink = s.blob_sink().unwrap();
-        sink.receive(&sha, &mut &b"first blob"[..]).unwrap();
-        drop(sink);
+        receive(&s, &sha, b"first blob");
         let rel = s.want("projects", 3, 11, digest(&sha), "b.txt");
         assert_eq!(s.place().unwrap(), 1);
         assert_eq!(
@@ -612,9 +611,7 @@ mod tests {
         let mut s = Staging::new(root.path()).unwrap();
         let sha = "03".repeat(32);
         let a = s.want("projects", 4, 1, digest(&sha), "same.txt");
-        let sink = s.blob_sink().unwrap();
-        sink.receive(&sha, &mut &b"shared"[..]).unwrap();
-        drop(sink);
+        receive(&s, &sha, b"shared");
         // One wanted before the blob came, one after.
         let b = s.want("projects", 4, 2, digest(&sha), "same.txt");
         assert_ne!(a, b);
@@ -653,9 +650,7 @@ mod tests {
         // Only unwanted blobs: nothing placed, nothing left.
         let root = tempfile::tempdir().unwrap();
         let mut s = Staging::new(root.path()).unwrap();
-        let sink = s.blob_sink().unwrap();
-        sink.receive(&unwanted, &mut &b"nobody"[..]).unwrap();
-        drop(sink);
+        receive(&s, &unwanted, b"nobody");
         assert_eq!(s.place().unwrap(), 0);
         drop(s);
         assert!(names(root.path()).is_empty());
@@ -667,9 +662,7 @@ mod tests {
         let mut s = Staging::new(root.path()).unwrap();
         let (here, gone) = ("06".repeat(32), "07".repeat(32));
         s.want("projects", 6, 1, digest(&here), "here.txt");
-        let sink = s.blob_sink().unwrap();
-        sink.receive(&here, &mut &b"here"[..]).unwrap();
-        drop(sink);
+        receive(&s, &here, b"here");
         s.want("projects", 6, 2, digest(&gone), "gone.txt");
         match s.place() {
             Err(UploadError::Missing { sha256, path }) => {
@@ -692,9 +685,7 @@ mod tests {
         std::fs::write(&tree, b"in the way").unwrap();
         let sha = "08".repeat(32);
         s.want("projects", 8, 1, digest(&sha), "d.txt");
-        let sink = s.blob_sink().unwrap();
-        sink.receive(&sha, &mut &b"data"[..]).unwrap();
-        drop(sink);
+        receive(&s, &sha, b"data");
         match s.place() {
             Err(UploadError::Io { path, .. }) => {
                 assert!(path.starts_with(&tree), "{}", path.display());
