@@ -25,6 +25,9 @@ pub(crate) enum Event {
         value: Map<String, Json>,
     },
     RelationEnd,
+    /// An upload whose bytes (and name) went to the upload callback. It carries nothing, but it
+    /// reaches the importer's loop once per upload, which checks for cancellation there.
+    Upload,
 }
 
 struct FnSink<F, U> {
@@ -73,11 +76,13 @@ where
     }
 
     fn upload(&mut self, sha256: &str, _bytes: u64, data: &mut dyn Read) -> Result<(), E> {
-        (self.on_upload)(sha256, data)
+        (self.on_upload)(sha256, data)?;
+        (self.on_event)(Event::Upload)
     }
 }
 
-/// Stream `archive` into two closures: one per event, one per upload's bytes.
+/// Stream `archive` into two closures: one per event, one per upload's bytes (called before the
+/// upload's event).
 pub(crate) fn stream<E>(
     archive: &VerifiedArchive,
     on_event: impl FnMut(Event) -> Result<(), E>,

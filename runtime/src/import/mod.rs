@@ -787,6 +787,9 @@ impl<'a> Run<'a> {
                         self.progress(rel, done);
                     }
                 }
+                // The blob sink registered it with the staging area when it wrote it; the event
+                // is here so that a cancellation while uploads stream is noticed (above).
+                Event::Upload => {}
             }
         }
         self.write_root().await?;
