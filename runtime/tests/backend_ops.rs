@@ -381,6 +381,20 @@ mod backend {
         let mut tx = db.begin_import().await.expect("begin");
         let c = tx.allocate_ids("things", 3).await.expect("ids").to_vec();
         assert!(c[0] > *all.last().expect("ids"), "{c:?}");
+        // Several requests at once (one round trip on PostgreSQL): each gets its own count, in
+        // the order asked, none shared, all above what was drawn before.
+        let many = tx
+            .allocate_ids_for(&[("things", 2), ("things", 0), ("things", 700), ("things", 1)])
+            .await
+            .expect("ids");
+        let lens: Vec<usize> = many.iter().map(|r| r.len()).collect();
+        assert_eq!(lens, [2, 0, 700, 1], "{kind:?}");
+        let mut drawn = std::collections::BTreeSet::new();
+        for id in many.iter().flat_map(|r| r.iter()) {
+            assert!(id > c[2], "{kind:?}: {id} not above earlier ids");
+            assert!(drawn.insert(id), "{kind:?}: id {id} handed out twice");
+        }
+        assert!(tx.allocate_ids_for(&[]).await.expect("nothing").is_empty());
         tx.rollback().await.expect("rollback");
 
         if kind == TestDbKind::Postgres {
@@ -984,6 +998,20 @@ mod backend {
             .await
             .expect_err("no sequence");
         assert!(matches!(err, BackendError::NoSequence { .. }), "{err}");
+        drop(tx);
+        // In a request for several tables, the error names the one without a sequence.
+        db.execute_script("CREATE TABLE counted (id BIGSERIAL PRIMARY KEY)")
+            .await
+            .expect("table with a sequence");
+        let mut tx = db.begin_import().await.expect("begin");
+        let err = tx
+            .allocate_ids_for(&[("counted", 3), ("variants", 1)])
+            .await
+            .expect_err("no sequence");
+        assert!(
+            matches!(&err, BackendError::NoSequence { table } if table == "variants"),
+            "{err}"
+        );
         drop(tx);
 
         let mut tx = db.begin_import().await.expect("begin");

@@ -365,14 +365,42 @@ impl ImportTx {
     /// `MAX(id)` read with `FOR UPDATE` (see the caveat in the MySQL backend docs: application
     /// inserts racing an import can hit a duplicate key). Both give one run.
     pub async fn allocate_ids(&mut self, table: &str, n: usize) -> Result<IdRanges, BackendError> {
+        let mut ids = self.allocate_ids_for(&[(table, n)]).await?;
+        Ok(ids.pop().unwrap_or_default())
+    }
+
+    /// Fresh ids for several tables at once, as [`ImportTx::allocate_ids`] gives them for each
+    /// `(table, n)`, in the order asked; a table may be asked for more than once. PostgreSQL
+    /// draws them all in one round trip.
+    pub async fn allocate_ids_for(
+        &mut self,
+        wanted: &[(&str, usize)],
+    ) -> Result<Vec<IdRanges>, BackendError> {
+        if let Tx::Postgres(tx) = &mut self.tx {
+            return postgres::allocate_ids(tx, wanted).await;
+        }
+        let mut allocated = Vec::with_capacity(wanted.len());
+        for &(table, n) in wanted {
+            allocated.push(self.count_up_ids(table, n).await?);
+        }
+        Ok(allocated)
+    }
+
+    /// SQLite and MySQL: `n` ids counted up from the table's next free id.
+    async fn count_up_ids(&mut self, table: &str, n: usize) -> Result<IdRanges, BackendError> {
         if n == 0 {
             return Ok(IdRanges::new());
         }
         let next = match (&mut self.tx, self.next_ids.get(table)) {
-            (Tx::Postgres(tx), _) => return postgres::allocate_ids(tx, table, n).await,
             (_, Some(next)) => *next,
             (Tx::Sqlite(tx), None) => sqlite::next_id(tx, table).await?,
             (Tx::MySql(tx), None) => mysql::next_id(tx, table).await?,
+            (Tx::Postgres(_), None) => {
+                return Err(BackendError::invalid(
+                    table,
+                    "PostgreSQL draws ids from sequences, not by counting",
+                ));
+            }
         };
         let end = i64::try_from(n)
             .ok()

@@ -94,48 +94,80 @@ pub(crate) async fn begin_import(
         .map_err(|e| BackendError::query("begin import", "transaction", e))
 }
 
-/// `n` values of the sequence behind `table.id`, ascending, folded into runs of consecutive values
-/// by the server (gaps and islands: `v - row_number()` is constant along a run), so one round trip
-/// brings back a handful of rows however large `n` is.
+/// Values of the sequences behind `table.id` for every `(table, n)` wanted, in one round trip:
+/// each table's `n` values ascending, folded into runs of consecutive values by the server (gaps
+/// and islands: `v - row_number()` is constant along a run), so the answer holds a handful of
+/// rows however many ids are drawn. Each sequence is looked up once (a materialized CTE), not per
+/// id: that lookup cost 4× the `nextval`s.
 pub(crate) async fn allocate_ids(
     conn: &mut PgConnection,
-    table: &str,
-    n: usize,
-) -> Result<IdRanges, BackendError> {
-    let count = i64::try_from(n)
-        .map_err(|_| BackendError::invalid(table, format!("cannot allocate {n} ids at once")))?;
-    // Without a sequence `nextval(NULL)` is NULL: one run with a NULL start. The sequence is
-    // looked up once (an uncorrelated subquery), not per id: that lookup cost 4× the `nextval`s.
-    let runs: Vec<(Option<i64>, i64)> = sqlx::query_as(
-        "SELECT min(v), count(*) FROM (\
-           SELECT v, v - row_number() OVER (ORDER BY v) AS g FROM (\
-             SELECT nextval((SELECT pg_get_serial_sequence($1, 'id'))::regclass) AS v \
-             FROM generate_series(1::int8, $2)\
-           ) a\
-         ) b GROUP BY g ORDER BY 1",
+    wanted: &[(&str, usize)],
+) -> Result<Vec<IdRanges>, BackendError> {
+    let mut tables = Vec::new();
+    let mut counts = Vec::new();
+    for &(table, n) in wanted.iter().filter(|(_, n)| *n > 0) {
+        let count = i64::try_from(n).map_err(|_| {
+            BackendError::invalid(table, format!("cannot allocate {n} ids at once"))
+        })?;
+        tables.push(quote_ident(Dialect::Postgres, table));
+        counts.push(count);
+    }
+    let mut allocated: Vec<IdRanges> = wanted.iter().map(|_| IdRanges::new()).collect();
+    if tables.is_empty() {
+        return Ok(allocated);
+    }
+    // `i` numbers the non-empty requests from 1. Without a sequence `nextval(NULL)` is NULL: one
+    // run with a NULL start.
+    let runs: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
+        "WITH wanted AS MATERIALIZED (\
+           SELECT w.i, pg_get_serial_sequence(w.t, 'id')::regclass AS seq, w.n \
+           FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS w(t, n, i)\
+         ), drawn AS (\
+           SELECT i, nextval(seq) AS v FROM wanted, generate_series(1::int8, n)\
+         ) \
+         SELECT i, min(v), count(*) FROM (\
+           SELECT i, v, v - row_number() OVER (PARTITION BY i ORDER BY v) AS g FROM drawn\
+         ) b GROUP BY i, g ORDER BY 1, 2",
     )
-    .bind(quote_ident(Dialect::Postgres, table))
-    .bind(count)
+    .bind(&tables)
+    .bind(&counts)
     .fetch_all(conn)
     .await
-    .map_err(|e| BackendError::query("allocate ids", table, e))?;
-    let mut ids = IdRanges::new();
-    for (start, len) in runs {
+    .map_err(|e| BackendError::query("allocate ids", &describe(wanted), e))?;
+    // Request `i` (from 1) of the non-empty ones, back to its position in `wanted`.
+    let positions: Vec<usize> = (0..wanted.len()).filter(|&k| wanted[k].1 > 0).collect();
+    for (i, start, len) in runs {
+        let Some(&k) = usize::try_from(i - 1).ok().and_then(|i| positions.get(i)) else {
+            return Err(BackendError::invalid(
+                &describe(wanted),
+                format!("the server answered for request {i}, which was not made"),
+            ));
+        };
+        let table = wanted[k].0;
         let start = start.ok_or_else(|| BackendError::NoSequence {
             table: table.to_owned(),
         })?;
         let len = u64::try_from(len)
             .map_err(|_| BackendError::invalid(table, format!("negative run length {len}")))?;
-        ids.push(start, len)
+        allocated[k]
+            .push(start, len)
             .map_err(|e| BackendError::invalid(table, format!("sequence values: {e}")))?;
     }
-    if ids.len() != n {
-        return Err(BackendError::invalid(
-            table,
-            format!("asked for {n} ids, the sequence gave {}", ids.len()),
-        ));
+    for (&(table, n), ids) in wanted.iter().zip(&allocated) {
+        if ids.len() != n {
+            return Err(BackendError::invalid(
+                table,
+                format!("asked for {n} ids, the sequence gave {}", ids.len()),
+            ));
+        }
     }
-    Ok(ids)
+    Ok(allocated)
+}
+
+/// The tables of an id request, for messages (`issues, notes`).
+fn describe(wanted: &[(&str, usize)]) -> String {
+    let names: Vec<&str> = wanted.iter().map(|(t, _)| *t).collect();
+    names.join(", ")
 }
 
 /// `ANALYZE table` (inside the import transaction: it counts the transaction's own rows).

@@ -627,37 +627,43 @@ impl<'a> Run<'a> {
         // Fresh ids, all before the first record: the root first, then every mapped table in the
         // order of its old ids, then as many ids as the scan counted records for every other table
         // (ids left over when records are reused are gaps in the sequence, nothing more).
-        let root_table = self.plan.tables[self.root_table].name;
-        self.root_id = first(self.allocate(self.root_table, 1).await?, root_table)?;
-        for (i, set) in scan.ids.into_iter().enumerate() {
-            let Some(set) = set else { continue };
-            let mut map = IdMap::new(set);
-            let fresh = self.allocate(i, map.len()).await?;
-            map.assign(fresh).map_err(|n| {
-                BackendError::invalid(
-                    self.plan.tables[i].name,
-                    format!("the database allocated the wrong number of ids (needed {n})"),
-                )
-            })?;
-            self.maps[i] = Some(map);
-        }
-        for (i, &count) in scan.counts.iter().enumerate() {
-            if self.maps[i].is_some() {
-                continue;
-            }
-            // The root record has its id already.
-            let count = if i == self.root_table {
-                count.saturating_sub(1)
-            } else {
-                count
+        // One request for every table (one round trip on PostgreSQL): the root's id, then per
+        // table as many ids as its id map holds old ids, or as many as the scan counted records.
+        let maps: Vec<Option<IdMap>> = scan.ids.into_iter().map(|s| s.map(IdMap::new)).collect();
+        let mut wanted = vec![(self.plan.tables[self.root_table].name, 1)];
+        for (i, (map, &count)) in maps.iter().zip(&scan.counts).enumerate() {
+            let n = match map {
+                Some(map) => map.len() as u64,
+                // The root record has its id already.
+                None if i == self.root_table => count.saturating_sub(1),
+                None => count,
             };
-            let n = usize::try_from(count).map_err(|_| {
-                BackendError::invalid(
-                    self.plan.tables[i].name,
-                    format!("cannot allocate {count} ids"),
-                )
+            let n = usize::try_from(n).map_err(|_| {
+                BackendError::invalid(self.plan.tables[i].name, format!("cannot allocate {n} ids"))
             })?;
-            self.pools[i] = IdPool::new(self.allocate(i, n).await?);
+            wanted.push((self.plan.tables[i].name, n));
+        }
+        let mut fresh = self
+            .tx()
+            .await?
+            .allocate_ids_for(&wanted)
+            .await?
+            .into_iter();
+        let root_table = self.plan.tables[self.root_table].name;
+        self.root_id = first(fresh.next().unwrap_or_default(), root_table)?;
+        for (i, (map, ids)) in maps.into_iter().zip(fresh).enumerate() {
+            match map {
+                Some(mut map) => {
+                    map.assign(ids).map_err(|n| {
+                        BackendError::invalid(
+                            self.plan.tables[i].name,
+                            format!("the database allocated the wrong number of ids (needed {n})"),
+                        )
+                    })?;
+                    self.maps[i] = Some(map);
+                }
+                None => self.pools[i] = IdPool::new(ids),
+            }
         }
         tracing::debug!("fresh ids reserved");
 
@@ -708,20 +714,6 @@ impl<'a> Run<'a> {
         drop(receiver);
         let _ = reader.await;
         result
-    }
-
-    /// `n` fresh ids for table `table` (none asked: no round trip).
-    async fn allocate(&mut self, table: usize, n: usize) -> Result<IdRanges, ImportError> {
-        if n == 0 {
-            return Ok(IdRanges::new());
-        }
-        let name = self.plan.tables[table].name;
-        let ids = self.tx().await?.allocate_ids(name, n).await?;
-        if ids.len() != n {
-            let reason = format!("asked for {n} ids, the database allocated {}", ids.len());
-            return Err(BackendError::invalid(name, reason).into());
-        }
-        Ok(ids)
     }
 
     async fn consume(
@@ -775,9 +767,7 @@ impl<'a> Run<'a> {
                     if done.is_multiple_of(100) {
                         self.progress(rel, done);
                     }
-                    if self.buffered >= self.opts.batch_size.max(1)
-                        || self.buffered_bytes >= BATCH_BYTES
-                    {
+                    if self.batch_ready() {
                         self.flush().await?;
                     }
                 }
@@ -796,6 +786,17 @@ impl<'a> Run<'a> {
         self.resolve_deferred(true).await?;
         self.flush().await?;
         Ok(())
+    }
+
+    /// Whether the buffered rows should go to the writer now: a full batch (by rows or bytes), or
+    /// enough rows for a worthwhile statement while the database has nothing to do — at the start
+    /// of the import, and whenever the importer is the slower side, the database gets work as
+    /// soon as there is some instead of waiting for a full batch.
+    fn batch_ready(&self) -> bool {
+        let full = self.opts.batch_size.max(1);
+        self.buffered >= full
+            || self.buffered_bytes >= BATCH_BYTES
+            || (self.buffered >= full.min(IDLE_BATCH_ROWS) && self.writer.is_idle())
     }
 
     /// Report `done` records of top-level relation `rel`, out of the manifest's count.
@@ -1540,6 +1541,9 @@ fn parent_tables(plan: &Plan) -> Vec<bool> {
 
 /// Buffered rows are handed to the writer at this size (or at `batch_size` rows).
 const BATCH_BYTES: usize = 4 << 20;
+/// While the writer is idle, buffered rows are handed to it once there are this many (or
+/// `batch_size`, if smaller): enough that a statement's round trip is a small part of its cost.
+const IDLE_BATCH_ROWS: usize = 500;
 
 /// About how much memory a row holds (for batching, not accounting).
 fn row_bytes(row: &Row) -> usize {

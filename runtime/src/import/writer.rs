@@ -138,6 +138,16 @@ impl Writer {
         }
     }
 
+    /// Whether the database has nothing to do: no batch in flight, or the one in flight is
+    /// written. The importer then hands over what it has rather than leave the database idle.
+    pub(crate) fn is_idle(&self) -> bool {
+        match &self.state {
+            State::Idle(_) => true,
+            State::Busy(handle) => handle.is_finished(),
+            State::Gone => false,
+        }
+    }
+
     /// Hand a batch to the background task, after the previous one is written. Returns at once.
     pub(crate) async fn send(&mut self, batch: Batch) -> Result<(), ImportError> {
         self.tx().await?;
