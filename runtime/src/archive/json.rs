@@ -24,6 +24,13 @@ pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     deserialize_whole(bytes, StrictValue)
 }
 
+/// Checks that `bytes` is one JSON value exactly as [`parse_value`] would accept it, without
+/// building it: a caller can then deserialize its own type straight from the bytes (serde's
+/// derive alone would let a duplicate map key replace the first).
+pub(crate) fn check_value(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    deserialize_whole(bytes, Validate).map(|_| ())
+}
+
 /// Runs `seed` on `bytes`, which must hold one JSON value and nothing more.
 ///
 /// Input that is valid UTF-8 as a whole (all valid records are) is checked as such once and read

@@ -886,9 +886,11 @@ impl<'a> Scanner<'a> {
 
     /// `manifest.json`'s bytes as a manifest, its format version checked against `VERSION`'s.
     fn parse_manifest(&self, bytes: &[u8]) -> Result<Manifest, ArchiveError> {
-        let value =
-            json::parse_value(bytes).map_err(|source| ArchiveError::ManifestJson { source })?;
-        let manifest: Manifest = serde_json::from_value(value)
+        // Checked strictly first, then read straight into the manifest: no JSON tree of it in
+        // between (a large archive's manifest lists thousands of uploads; the tree took twice
+        // the manifest's memory for a moment, and that moment stayed in the heap's footprint).
+        json::check_value(bytes).map_err(|source| ArchiveError::ManifestJson { source })?;
+        let manifest: Manifest = serde_json::from_slice(bytes)
             .map_err(|source| ArchiveError::ManifestJson { source })?;
         let version = self.format_version.unwrap_or_default();
         if manifest.format_version != version {
