@@ -774,6 +774,38 @@ mod archive {
     }
 
     #[test]
+    fn the_first_problem_in_a_member_is_the_one_reported() {
+        // An invalid record wins over what the reader meets later in the same member (pinned
+        // here so that checking records on another thread, say, cannot change the verdict).
+        let long = format!("{{\"id\":3,\"title\":\"{}\"}}\n", "a".repeat(500));
+        let mut members = tree_members();
+        members[2] = file(
+            "tree/project/issues.ndjson",
+            format!("{{\"id\":1}}\n{{\"id\":\n{long}"),
+        );
+        let limits = Limits {
+            max_line_bytes: 200,
+            ..Limits::default()
+        };
+        let (e, _) = reject_with(&complete(members), &limits);
+        assert!(matches!(e, ArchiveError::Json { line: 2, .. }), "{e:?}");
+
+        // Deep into a member (past any read buffer or block of a few hundred KiB): the right line.
+        let mut records: Vec<String> = (1..=4000)
+            .map(|id| format!("{{\"id\":{id},\"title\":\"{}\"}}\n", "t".repeat(100)))
+            .collect();
+        records[3499] = "{\"id\":3500,\"id\":3500}\n".to_owned();
+        let mut members = tree_members();
+        members[2] = file("tree/project/issues.ndjson", records.concat());
+        let (e, msg) = reject(&complete(members));
+        assert!(
+            matches!(&e, ArchiveError::Json { member, line: 3500, .. } if member == "tree/project/issues.ndjson"),
+            "{e:?}"
+        );
+        assert!(msg.contains("duplicate key"), "{msg}");
+    }
+
+    #[test]
     fn inconsistent_manifests() {
         let members = tree_members();
         let mut messages = Vec::new();
