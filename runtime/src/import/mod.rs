@@ -624,11 +624,10 @@ impl<'a> Run<'a> {
     }
 
     async fn execute(&mut self, verified: VerifiedArchive, scan: Scan) -> Result<(), ImportError> {
-        // Fresh ids, all before the first record: the root first, then every mapped table in the
-        // order of its old ids, then as many ids as the scan counted records for every other table
-        // (ids left over when records are reused are gaps in the sequence, nothing more).
-        // One request for every table (one round trip on PostgreSQL): the root's id, then per
-        // table as many ids as its id map holds old ids, or as many as the scan counted records.
+        // Fresh ids, all before the first record, in one request (one round trip on PostgreSQL):
+        // the root's id, then per table as many ids as its id map holds old ids (assigned in the
+        // order of the old ids), or as many as the scan counted records (ids left over when
+        // records are reused are gaps in the sequence, nothing more).
         let maps: Vec<Option<IdMap>> = scan.ids.into_iter().map(|s| s.map(IdMap::new)).collect();
         let mut wanted = vec![(self.plan.tables[self.root_table].name, 1)];
         for (i, (map, &count)) in maps.iter().zip(&scan.counts).enumerate() {
