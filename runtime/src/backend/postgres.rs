@@ -103,14 +103,17 @@ pub(crate) async fn allocate_ids(
     conn: &mut PgConnection,
     wanted: &[(&str, usize)],
 ) -> Result<Vec<IdRanges>, BackendError> {
+    // The non-empty requests, and where each stands in `wanted`.
     let mut tables = Vec::new();
     let mut counts = Vec::new();
-    for &(table, n) in wanted.iter().filter(|(_, n)| *n > 0) {
+    let mut positions = Vec::new();
+    for (k, &(table, n)) in wanted.iter().enumerate().filter(|(_, (_, n))| *n > 0) {
         let count = i64::try_from(n).map_err(|_| {
             BackendError::invalid(table, format!("cannot allocate {n} ids at once"))
         })?;
         tables.push(quote_ident(Dialect::Postgres, table));
         counts.push(count);
+        positions.push(k);
     }
     let mut allocated: Vec<IdRanges> = wanted.iter().map(|_| IdRanges::new()).collect();
     if tables.is_empty() {
@@ -134,9 +137,8 @@ pub(crate) async fn allocate_ids(
     .fetch_all(conn)
     .await
     .map_err(|e| BackendError::query("allocate ids", &describe(wanted), e))?;
-    // Request `i` (from 1) of the non-empty ones, back to its position in `wanted`.
-    let positions: Vec<usize> = (0..wanted.len()).filter(|&k| wanted[k].1 > 0).collect();
     for (i, start, len) in runs {
+        // Request `i` (from 1) of the non-empty ones, back to its position in `wanted`.
         let Some(&k) = usize::try_from(i - 1).ok().and_then(|i| positions.get(i)) else {
             return Err(BackendError::invalid(
                 &describe(wanted),

@@ -632,14 +632,22 @@ impl<'a> Run<'a> {
         let mut wanted = vec![(self.plan.tables[self.root_table].name, 1)];
         for (i, (map, &count)) in maps.iter().zip(&scan.counts).enumerate() {
             let n = match map {
-                Some(map) => map.len() as u64,
-                // The root record has its id already.
-                None if i == self.root_table => count.saturating_sub(1),
-                None => count,
+                Some(map) => map.len(),
+                None => {
+                    // The root record has its id already.
+                    let count = if i == self.root_table {
+                        count.saturating_sub(1)
+                    } else {
+                        count
+                    };
+                    usize::try_from(count).map_err(|_| {
+                        BackendError::invalid(
+                            self.plan.tables[i].name,
+                            format!("cannot allocate {count} ids"),
+                        )
+                    })?
+                }
             };
-            let n = usize::try_from(n).map_err(|_| {
-                BackendError::invalid(self.plan.tables[i].name, format!("cannot allocate {n} ids"))
-            })?;
             wanted.push((self.plan.tables[i].name, n));
         }
         let mut fresh = self
