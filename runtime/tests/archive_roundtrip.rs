@@ -11,7 +11,7 @@ mod archive {
 
     use hoist::archive::{
         AppInfo, ArchiveError, ArchiveReader, ArchiveWriter, EventSink, LimitKind, Limits,
-        Location, ManifestParts, RawRecords, RelationStats, RootInfo, StreamError, WriterOptions,
+        Location, ManifestParts, RecordWatch, RelationStats, RootInfo, StreamError, WriterOptions,
         inspect,
     };
     use serde_json::{Map, Value, json};
@@ -430,24 +430,43 @@ mod archive {
         assert!(!sink.events.contains(&Event::End("issues".into())));
     }
 
-    /// Collects the raw record bytes the verify pass hands over.
+    /// Collects what the verify pass tells a watch: issues are place 0, their notes place 1.
     #[derive(Default)]
-    struct RawLines(Vec<(String, Vec<u8>)>);
+    struct Watched {
+        ids: Vec<(usize, i64)>,
+        objects: [u64; 2],
+    }
 
-    impl RawRecords for RawLines {
-        fn root(&mut self, _: &[u8]) {}
-        fn record(&mut self, relation: &str, bytes: &[u8]) {
-            self.0.push((relation.to_owned(), bytes.to_vec()));
+    impl RecordWatch for Watched {
+        fn relation(&self, relation: &str) -> Option<usize> {
+            (relation == "issues").then_some(0)
+        }
+        fn child(&self, place: usize, key: &str) -> Option<usize> {
+            (place == 0 && key == "notes").then_some(1)
+        }
+        fn object(&mut self, place: usize) {
+            self.objects[place] += 1;
+        }
+        fn id(&mut self, place: usize, id: i64) {
+            self.ids.push((place, id));
         }
     }
 
     /// Lines of many lengths, one of them longer than the reader's 64 KiB buffer, so that many
-    /// lines straddle two reads: verify and stream hand over every record whole, in order, with
-    /// its line number, and the line limit counts a straddling line's full length.
+    /// lines straddle two reads and the checker's blocks: verify tells the watch about every
+    /// record (nested ones included) in order, stream hands over every record whole, in order,
+    /// with its line number, and the line limit counts a straddling line's full length.
     #[test]
     fn lines_across_read_buffers() {
-        let mut lines: Vec<String> = (0..300)
-            .map(|i| format!("{{\"id\":{i},\"title\":\"{}\"}}", "x".repeat(i * 37 % 3001)))
+        let note = |i: i64| format!(",\"notes\":[{{\"id\":{},\"body\":\"n\"}},7]", 1000 + i);
+        let mut lines: Vec<String> = (0..300i64)
+            .map(|i| {
+                format!(
+                    "{{\"id\":{i},\"title\":\"{}\"{}}}",
+                    "x".repeat(i as usize * 37 % 3001),
+                    if i % 3 == 0 { note(i) } else { String::new() }
+                )
+            })
             .collect();
         lines.insert(
             150,
@@ -464,17 +483,18 @@ mod archive {
             max_line_bytes: longest,
             ..Limits::default()
         };
-        let mut raw = RawLines::default();
+        let mut watched = Watched::default();
         let verified =
-            ArchiveReader::verify_scanning(&path, &limits, 1, "project", &mut raw).unwrap();
-        let issues: Vec<&[u8]> = raw
-            .0
-            .iter()
-            .filter(|(relation, _)| relation == "issues")
-            .map(|(_, bytes)| &bytes[..])
-            .collect();
-        let expected: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
-        assert!(issues == expected, "raw records differ");
+            ArchiveReader::verify_watching(&path, &limits, 1, "project", &mut watched).unwrap();
+        let mut expected = Vec::new();
+        for i in (0..150).chain([-1]).chain(150..300) {
+            expected.push((0, i));
+            if i >= 0 && i % 3 == 0 {
+                expected.push((1, 1000 + i));
+            }
+        }
+        assert_eq!(watched.ids, expected);
+        assert_eq!(watched.objects, [301, 100]);
 
         let mut sink = Recorder::default();
         verified.stream(&mut sink).unwrap();

@@ -343,6 +343,12 @@ pub enum ArchiveError {
         /// The partial output file.
         path: PathBuf,
     },
+    /// The thread that checks records while the archive is read died.
+    #[error("the thread checking the records of `{}` stopped unexpectedly", path.display())]
+    CheckThread {
+        /// The archive being read.
+        path: PathBuf,
+    },
 }
 
 fn show_lines(lines: &Option<u64>) -> String {

@@ -28,7 +28,7 @@ pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, serde_json::Error> {
 /// building it: a caller can then deserialize its own type straight from the bytes (serde's
 /// derive alone would let a duplicate map key replace the first).
 pub(crate) fn check_value(bytes: &[u8]) -> Result<(), serde_json::Error> {
-    deserialize_whole(bytes, Validate).map(|_| ())
+    deserialize_whole(bytes, Validate::default()).map(|_| ())
 }
 
 /// Runs `seed` on `bytes`, which must hold one JSON value and nothing more.
@@ -67,9 +67,9 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, RecordErr
 /// Checks that `bytes` is one record exactly as [`parse_object`] would accept it, without
 /// building it (the verify pass does not need the values, only the verdict).
 pub(crate) fn validate_object(bytes: &[u8]) -> Result<(), RecordError> {
-    match deserialize_whole(bytes, Validate).map_err(RecordError::Json)? {
-        "an object" => Ok(()),
-        other => Err(RecordError::NotAnObject(other)),
+    match deserialize_whole(bytes, Validate::default()).map_err(RecordError::Json)? {
+        Found::Object => Ok(()),
+        other => Err(RecordError::NotAnObject(other.type_name())),
     }
 }
 
@@ -163,72 +163,175 @@ impl<'de> Visitor<'de> for StrictValue {
     }
 }
 
-/// Walks a JSON value without building it; returns its type name (as [`type_name`]). Rejects
-/// duplicate keys like [`StrictValue`].
-struct Validate;
+/// What the verify pass tells an observer about the records it checks, in the same walk over
+/// each record's JSON (see [`ArchiveReader::verify_watching`](super::ArchiveReader::verify_watching)).
+///
+/// Places are the watcher's own numbers for where a value sits in its record tree (an importer:
+/// its relations). A watched object's keys are offered to [`child`](Self::child); the values of
+/// the keys it names are watched in turn (an object there, or each object of an array there).
+/// Calls arrive before the record's member is known to be intact: discard what was learnt if the
+/// verification fails.
+pub trait RecordWatch: Send {
+    /// The place of a top-level record of `relation` (the root record: the root relation's name),
+    /// or `None` to leave it unwatched.
+    fn relation(&self, relation: &str) -> Option<usize>;
+    /// The place of the value at `key` of a watched object at `place`, if it is watched.
+    fn child(&self, place: usize, key: &str) -> Option<usize>;
+    /// An object at `place` (a record).
+    fn object(&mut self, place: usize);
+    /// The object at `place` has an integer `id` (seen after [`object`](Self::object)).
+    fn id(&mut self, place: usize, id: i64);
+}
+
+/// Checks that `bytes` is one record exactly as [`parse_object`] would accept it, telling `watch`
+/// (the record being at `place`) what it asks for in the same walk.
+pub(crate) fn validate_watched(
+    bytes: &[u8],
+    watch: &mut dyn RecordWatch,
+    place: usize,
+) -> Result<(), RecordError> {
+    let seed = Validate {
+        watch: Some((watch, place)),
+    };
+    match deserialize_whole(bytes, seed).map_err(RecordError::Json)? {
+        Found::Object => Ok(()),
+        other => Err(RecordError::NotAnObject(other.type_name())),
+    }
+}
+
+/// What [`Validate`] found: the value's type, and an integer's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Null,
+    Bool,
+    Integer(i64),
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Found {
+    /// As [`type_name`].
+    fn type_name(self) -> &'static str {
+        match self {
+            Found::Null => "null",
+            Found::Bool => "a boolean",
+            Found::Integer(_) | Found::Number => "a number",
+            Found::String => "a string",
+            Found::Array => "an array",
+            Found::Object => "an object",
+        }
+    }
+}
+
+/// Walks a JSON value without building it; returns what it found. Rejects duplicate keys like
+/// [`StrictValue`]. With a watch, tells it about the objects at watched places.
+#[derive(Default)]
+struct Validate<'w> {
+    watch: Option<(&'w mut dyn RecordWatch, usize)>,
+}
 
 /// Objects up to this many keys check duplicates by linear scan; larger ones use a hash set.
 const LINEAR_KEYS: usize = 16;
 
-impl<'de> DeserializeSeed<'de> for Validate {
-    type Value = &'static str;
+impl<'de> DeserializeSeed<'de> for Validate<'_> {
+    type Value = Found;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<&'static str, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Found, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Validate {
-    type Value = &'static str;
+impl<'de> Visitor<'de> for Validate<'_> {
+    type Value = Found;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<&'static str, E> {
-        Ok("a boolean")
+    fn visit_bool<E>(self, _: bool) -> Result<Found, E> {
+        Ok(Found::Bool)
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<&'static str, E> {
-        Ok("a number")
+    fn visit_i64<E>(self, v: i64) -> Result<Found, E> {
+        Ok(Found::Integer(v))
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<&'static str, E> {
-        Ok("a number")
+    fn visit_u64<E>(self, v: u64) -> Result<Found, E> {
+        Ok(i64::try_from(v).map_or(Found::Number, Found::Integer))
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<&'static str, E> {
-        Ok(if v.is_finite() { "a number" } else { "null" })
+    fn visit_f64<E>(self, v: f64) -> Result<Found, E> {
+        Ok(if v.is_finite() {
+            Found::Number
+        } else {
+            Found::Null
+        })
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<&'static str, E> {
-        Ok("a string")
+    fn visit_str<E>(self, _: &str) -> Result<Found, E> {
+        Ok(Found::String)
     }
 
-    fn visit_unit<E>(self) -> Result<&'static str, E> {
-        Ok("null")
+    fn visit_unit<E>(self) -> Result<Found, E> {
+        Ok(Found::Null)
     }
 
-    fn visit_none<E>(self) -> Result<&'static str, E> {
-        Ok("null")
+    fn visit_none<E>(self) -> Result<Found, E> {
+        Ok(Found::Null)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<&'static str, D::Error> {
-        Validate.deserialize(deserializer)
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Found, D::Error> {
+        self.deserialize(deserializer)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<&'static str, A::Error> {
-        while seq.next_element_seed(Validate)?.is_some() {}
-        Ok("an array")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<&'static str, A::Error> {
-        let mut seen = SeenKeys::new();
-        while let Some(key) = access.next_key_seed(Key)? {
-            seen.insert(key).map_err(|key| duplicate_key(&key))?;
-            access.next_value_seed(Validate)?;
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Found, A::Error> {
+        match self.watch {
+            // Each element sits where the array does.
+            Some((watch, place)) => {
+                while seq
+                    .next_element_seed(Validate {
+                        watch: Some((&mut *watch, place)),
+                    })?
+                    .is_some()
+                {}
+            }
+            None => while seq.next_element_seed(Validate::default())?.is_some() {},
         }
-        Ok("an object")
+        Ok(Found::Array)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Found, A::Error> {
+        let mut seen = SeenKeys::new();
+        let Some((watch, place)) = self.watch else {
+            while let Some(key) = access.next_key_seed(Key)? {
+                seen.insert(key).map_err(|key| duplicate_key(&key))?;
+                access.next_value_seed(Validate::default())?;
+            }
+            return Ok(Found::Object);
+        };
+        watch.object(place);
+        while let Some(key) = access.next_key_seed(Key)? {
+            let is_id = key == "id";
+            let child = if is_id {
+                None
+            } else {
+                watch.child(place, &key)
+            };
+            seen.insert(key).map_err(|key| duplicate_key(&key))?;
+            let seed = match child {
+                Some(child) => Validate {
+                    watch: Some((&mut *watch, child)),
+                },
+                None => Validate::default(),
+            };
+            let found = access.next_value_seed(seed)?;
+            if let (true, Found::Integer(id)) = (is_id, found) {
+                watch.id(place, id);
+            }
+        }
+        Ok(Found::Object)
     }
 }
 
@@ -347,6 +450,42 @@ mod tests {
         let parsed = parse_object(text).map(|_| ()).map_err(|e| format!("{e:?}"));
         let validated = validate_object(text).map_err(|e| format!("{e:?}"));
         assert_eq!(parsed, validated, "{}", String::from_utf8_lossy(text));
+        let watched = validate_watched(text, &mut WatchAll::default(), 0);
+        let watched = watched.map_err(|e| format!("{e:?}"));
+        assert_eq!(parsed, watched, "{}", String::from_utf8_lossy(text));
+    }
+
+    /// Watches every key at every depth; counts what it is told.
+    #[derive(Default)]
+    struct WatchAll {
+        objects: Vec<usize>,
+        ids: Vec<(usize, i64)>,
+    }
+
+    impl RecordWatch for WatchAll {
+        fn relation(&self, _: &str) -> Option<usize> {
+            Some(0)
+        }
+        fn child(&self, place: usize, key: &str) -> Option<usize> {
+            (key != "skip").then_some(place + 1)
+        }
+        fn object(&mut self, place: usize) {
+            self.objects.push(place);
+        }
+        fn id(&mut self, place: usize, id: i64) {
+            self.ids.push((place, id));
+        }
+    }
+
+    #[test]
+    fn the_watch_sees_objects_and_integer_ids_where_it_looks() {
+        let mut watch = WatchAll::default();
+        let text = br#"{"id":1,"a":[{"id":2},{"id":"3"},4,[{"id":-5}]],"skip":{"id":6},"b":{"id":1.5,"c":{"id":18446744073709551615}}}"#;
+        validate_watched(text, &mut watch, 0).unwrap();
+        // Places: depth below the record; arrays (nested too) keep their place; `skip` is not
+        // watched; non-integer ids and ids beyond i64 are not reported.
+        assert_eq!(watch.ids, vec![(0, 1), (1, 2), (1, -5)]);
+        assert_eq!(watch.objects, vec![0, 1, 1, 1, 1, 2]);
     }
 
     #[test]
@@ -485,14 +624,17 @@ mod tests {
     fn readers_agree(text: &str) {
         let bytes = text.as_bytes();
         let strict = only_value(serde_json::Deserializer::from_slice(bytes), StrictValue);
-        let validated = only_value(serde_json::Deserializer::from_slice(bytes), Validate);
+        let validated = only_value(
+            serde_json::Deserializer::from_slice(bytes),
+            Validate::default(),
+        );
         let by_slice = (
             strict.map_err(|e| e.to_string()),
             validated.map_err(|e| e.to_string()),
         );
         let by_str = (
             parse_value(bytes).map_err(|e| e.to_string()),
-            deserialize_whole(bytes, Validate).map_err(|e| e.to_string()),
+            deserialize_whole(bytes, Validate::default()).map_err(|e| e.to_string()),
         );
         assert_eq!(by_str, by_slice, "{text}");
     }

@@ -14,6 +14,7 @@
 //! [`VerifiedArchive::stream`] into an [`EventSink`]; [`inspect`] describes an archive for
 //! display. The reader treats every archive as hostile: see [`reader`] for what it rejects.
 
+mod check;
 mod deflate;
 mod digest;
 mod error;
@@ -25,12 +26,12 @@ pub mod reader;
 mod writer;
 
 pub use error::{ArchiveError, Location};
+pub use json::RecordWatch;
 pub use limits::{LimitKind, Limits};
 pub use manifest::{
     AppInfo, Manifest, ManifestParts, MemberInfo, RelationStats, RootInfo, UploadStats,
 };
 pub use reader::{
-    ArchiveReader, EventSink, InspectedMember, Inspection, RawRecords, StreamError,
-    VerifiedArchive, inspect,
+    ArchiveReader, EventSink, InspectedMember, Inspection, StreamError, VerifiedArchive, inspect,
 };
 pub use writer::{ArchiveSummary, ArchiveWriter, MemberWriter, WriterOptions};

@@ -20,7 +20,9 @@
 //! Two passes: [`ArchiveReader::verify`] checks all of the above without any side effect and
 //! returns a [`VerifiedArchive`]; [`VerifiedArchive::stream`] reads the file again, re-checking
 //! everything (the file may have changed in between) while it hands records to an
-//! [`EventSink`].
+//! [`EventSink`]. In the verify pass the records' JSON is checked on a second thread while the
+//! first inflates and hashes (see `check`), with the same verdict as one thread: a member's first
+//! problem is the one reported.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -35,9 +37,10 @@ use std::rc::Rc;
 use flate2::bufread::GzDecoder;
 use serde_json::{Map, Value};
 
+use super::check::{self, Checker};
 use super::digest::{DigestReader, DigestResult};
 use super::error::{ArchiveError, Location};
-use super::json::{self, RecordError};
+use super::json::{self, RecordWatch};
 use super::limits::{LimitKind, Limits};
 use super::manifest::{Manifest, MemberInfo};
 use super::names::{
@@ -103,17 +106,6 @@ pub trait EventSink {
     fn upload(&mut self, sha256: &str, bytes: u64, data: &mut dyn Read) -> Result<(), Self::Error>;
 }
 
-/// Records as the verify pass meets them, for a cheap pre-scan (an importer's ids) that saves a
-/// pass over the archive. The bytes are one valid JSON object each, but the member they come from
-/// is only known to be intact once [`ArchiveReader::verify_scanning`] returns `Ok`: discard
-/// whatever was learnt if it fails.
-pub trait RawRecords {
-    /// The root record (`tree/<root>.json`).
-    fn root(&mut self, bytes: &[u8]);
-    /// One line of a top-level relation's member.
-    fn record(&mut self, relation: &str, bytes: &[u8]);
-}
-
 /// An error of [`VerifiedArchive::stream`]: from the archive or from the sink.
 #[derive(Debug)]
 pub enum StreamError<E> {
@@ -164,15 +156,17 @@ impl ArchiveReader {
         Self::verify_with(path, limits, expected_format, root_relation, None)
     }
 
-    /// [`verify`](Self::verify), handing every record's bytes to `raw` on the way.
-    pub fn verify_scanning(
+    /// [`verify`](Self::verify), telling `watch` about every record in the same walk that
+    /// validates it (an importer's pre-scan of ids, without a second pass over the JSON). What
+    /// `watch` learnt is only sound if this returns `Ok`.
+    pub fn verify_watching(
         path: &Path,
         limits: &Limits,
         expected_format: u32,
         root_relation: &str,
-        raw: &mut dyn RawRecords,
+        watch: &mut dyn RecordWatch,
     ) -> Result<VerifiedArchive, ArchiveError> {
-        Self::verify_with(path, limits, expected_format, root_relation, Some(raw))
+        Self::verify_with(path, limits, expected_format, root_relation, Some(watch))
     }
 
     fn verify_with<'a>(
@@ -180,7 +174,7 @@ impl ArchiveReader {
         limits: &'a Limits,
         expected_format: u32,
         root_relation: &'a str,
-        raw: Option<&'a mut (dyn RawRecords + 'a)>,
+        watch: Option<&'a mut (dyn RecordWatch + 'a)>,
     ) -> Result<VerifiedArchive, ArchiveError> {
         let mut scanner = Scanner::new(
             path,
@@ -191,7 +185,7 @@ impl ArchiveReader {
                 manifest: None,
             },
         );
-        scanner.raw = raw;
+        scanner.watch = watch;
         scanner.run(&mut NullSink).map_err(archive_only)?;
         let (Some(manifest), Some(manifest_sha256)) = (
             scanner.manifest.map(Cow::into_owned),
@@ -468,8 +462,11 @@ struct Scanner<'a> {
     /// Build records and hand them to the sink (stream); otherwise only validate them, which
     /// accepts and rejects exactly the same records, without allocating them.
     materialize: bool,
-    /// Where the verify pass hands records' bytes (see [`RawRecords`]).
-    raw: Option<&'a mut (dyn RawRecords + 'a)>,
+    /// Told about the records the verify pass checks (see [`RecordWatch`]).
+    watch: Option<&'a mut (dyn RecordWatch + 'a)>,
+    /// The verify pass's checker thread (set while [`run`](Self::run) reads, unless
+    /// `materialize`).
+    checker: Option<Checker>,
 }
 
 impl<'a> Scanner<'a> {
@@ -490,7 +487,8 @@ impl<'a> Scanner<'a> {
             root: None,
             seen: None,
             materialize: false,
-            raw: None,
+            watch: None,
+            checker: None,
         }
     }
 
@@ -532,7 +530,31 @@ impl<'a> Scanner<'a> {
         })
     }
 
+    /// Reads the archive; unless `materialize`, with a checker thread validating the records.
     fn run<S: EventSink>(&mut self, sink: &mut S) -> Result<(), StreamError<S::Error>> {
+        if self.materialize {
+            return self.read_entries(sink);
+        }
+        let watch = self.watch.take();
+        let path = self.path;
+        std::thread::scope(|scope| {
+            let (checker, thread) = Checker::start(scope, path, watch)?;
+            self.checker = Some(checker);
+            let read = self.read_entries(sink);
+            // Hanging up ends the checker thread.
+            self.checker = None;
+            let joined = thread.join();
+            match (read, joined) {
+                (Ok(()), Err(_)) => Err(ArchiveError::CheckThread {
+                    path: path.to_path_buf(),
+                }
+                .into()),
+                (read, _) => read,
+            }
+        })
+    }
+
+    fn read_entries<S: EventSink>(&mut self, sink: &mut S) -> Result<(), StreamError<S::Error>> {
         let mut archive = tar::Archive::new(self.open()?);
         let mut entries = archive
             .entries()
@@ -787,6 +809,15 @@ impl<'a> Scanner<'a> {
             })
     }
 
+    /// `later`, a problem met while reading a member, unless the checker found an invalid record
+    /// before it (the verdict a single thread would give).
+    fn first_problem(&mut self, later: ArchiveError) -> ArchiveError {
+        match self.checker.as_mut() {
+            Some(checker) => checker.first_problem(later),
+            None => later,
+        }
+    }
+
     fn read_small(
         &self,
         entry: &mut impl Read,
@@ -950,14 +981,15 @@ impl<'a> Scanner<'a> {
     ) -> Result<Option<Map<String, Value>>, ArchiveError> {
         let (bytes, digest) = self.read_small(entry, name, declared)?;
         self.check_listed(name, listed.as_ref(), &digest, false)?;
-        let record = if self.materialize {
-            Some(parse_record(name, 1, &bytes)?)
-        } else {
-            validate_record(name, 1, &bytes)?;
-            if let Some(raw) = self.raw.as_mut() {
-                raw.root(&bytes);
+        let root = self.root().map(str::to_owned);
+        let record = match self.checker.as_mut() {
+            None => Some(parse_record(name, 1, &bytes)?),
+            Some(checker) => {
+                checker.begin(name, root.as_deref());
+                checker.push(1, &bytes);
+                checker.settle()?;
+                None
             }
-            None
         };
         self.record_seen(name, &digest, false);
         Ok(record)
@@ -988,15 +1020,22 @@ impl<'a> Scanner<'a> {
                 line: line_no + 1,
             },
         };
+        if let Some(checker) = self.checker.as_mut() {
+            checker.begin(name, relation);
+        }
         let mut reader = BufReader::with_capacity(READ_BUFFER, DigestReader::new(entry));
         // The start of a line the buffer ended in the middle of. Lines that lie whole in the
         // buffer (nearly all of them) are handed over from the buffer, without a copy.
         let mut carry: Vec<u8> = Vec::new();
         let mut line_no: u64 = 0;
         loop {
-            let buf = reader
-                .fill_buf()
-                .map_err(|e| self.read_error(e, Location::Entry(name.to_owned())))?;
+            let buf = match reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) => {
+                    let e = self.read_error(e, Location::Entry(name.to_owned()));
+                    return Err(self.first_problem(e).into());
+                }
+            };
             if buf.is_empty() {
                 break;
             }
@@ -1005,7 +1044,7 @@ impl<'a> Scanner<'a> {
                 let piece = &buf[start..end];
                 start = end + 1;
                 if (carry.len() + piece.len()) as u64 > max_line {
-                    return Err(line_too_long(line_no).into());
+                    return Err(self.first_problem(line_too_long(line_no)).into());
                 }
                 let line = if carry.is_empty() {
                     piece
@@ -1014,35 +1053,40 @@ impl<'a> Scanner<'a> {
                     &carry[..]
                 };
                 line_no += 1;
-                if self.materialize {
-                    let record = parse_record(name, line_no, line)?;
-                    match relation {
-                        Some(relation) => sink.record(relation, line_no, line.len(), record),
-                        None => sink.user(line_no, record),
+                match self.checker.as_mut() {
+                    Some(checker) => {
+                        if !checker.push(line_no, line) {
+                            checker.settle()?;
+                        }
                     }
-                    .map_err(StreamError::Sink)?;
-                } else {
-                    validate_record(name, line_no, line)?;
-                    if let (Some(raw), Some(relation)) = (self.raw.as_mut(), relation) {
-                        raw.record(relation, line);
+                    None => {
+                        let record = parse_record(name, line_no, line)?;
+                        match relation {
+                            Some(relation) => sink.record(relation, line_no, line.len(), record),
+                            None => sink.user(line_no, record),
+                        }
+                        .map_err(StreamError::Sink)?;
                     }
                 }
                 carry.clear();
             }
             let rest = &buf[start..];
             if (carry.len() + rest.len()) as u64 > max_line {
-                return Err(line_too_long(line_no).into());
+                return Err(self.first_problem(line_too_long(line_no)).into());
             }
             carry.extend_from_slice(rest);
             let used = buf.len();
             reader.consume(used);
         }
         if !carry.is_empty() {
-            return Err(ArchiveError::UnterminatedLine {
+            let e = ArchiveError::UnterminatedLine {
                 member: name.to_owned(),
                 line: line_no + 1,
-            }
-            .into());
+            };
+            return Err(self.first_problem(e).into());
+        }
+        if let Some(checker) = self.checker.as_mut() {
+            checker.settle()?;
         }
         let digest = reader.into_inner().finish();
         self.check_complete(name, declared, digest.bytes)?;
@@ -1112,26 +1156,7 @@ impl<R: Read> Read for UploadData<R> {
 }
 
 fn parse_record(member: &str, line: u64, bytes: &[u8]) -> Result<Map<String, Value>, ArchiveError> {
-    json::parse_object(bytes).map_err(|e| record_error(member, line, e))
-}
-
-fn validate_record(member: &str, line: u64, bytes: &[u8]) -> Result<(), ArchiveError> {
-    json::validate_object(bytes).map_err(|e| record_error(member, line, e))
-}
-
-fn record_error(member: &str, line: u64, e: RecordError) -> ArchiveError {
-    match e {
-        RecordError::Json(source) => ArchiveError::Json {
-            member: member.to_owned(),
-            line,
-            source,
-        },
-        RecordError::NotAnObject(found) => ArchiveError::NotAnObject {
-            member: member.to_owned(),
-            line,
-            found,
-        },
-    }
+    json::parse_object(bytes).map_err(|e| check::record_error(member, line, e))
 }
 
 /// What a non-regular entry is, for the error message; `None` for regular files.

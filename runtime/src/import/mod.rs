@@ -1,10 +1,10 @@
 //! The import engine: one archive into one transaction, with fresh ids everywhere.
 //!
 //! 1. **Verify** the archive (structure, limits, VERSION, manifest, checksums) — no database yet.
-//! 2. **Scan** it for the ids of tables that are referenced from elsewhere ([`ids::IdMap`]) and the
-//!    number of records of every table.
-//! 3. In **one transaction**: reserve fresh ids for every table up front (one round trip per table,
-//!    none while records stream), stream the records, clean them, rewrite every
+//! 2. **Scan** it, in the same walk that validates each record, for the ids of tables that are
+//!    referenced from elsewhere ([`ids::IdMap`]) and the number of records of every table.
+//! 3. In **one transaction**: reserve fresh ids for every table up front (one request for all
+//!    tables, none while records stream), stream the records, clean them, rewrite every
 //!    reference (parent links, references between sibling records, polymorphic ones, users), reuse
 //!    existing objects, reset tokens, cap access levels, and insert in batches in the plan's table
 //!    order. Records whose references point at rows not written yet wait until those rows are.
@@ -25,7 +25,7 @@ pub use clean::DropReason;
 pub use uploads::UploadError;
 
 use crate::archive::{
-    ArchiveError, ArchiveReader, Limits, RawRecords, StreamError, VerifiedArchive,
+    ArchiveError, ArchiveReader, Limits, RecordWatch, StreamError, VerifiedArchive,
     names::{self, UploadDigest},
 };
 use crate::backend::{BackendError, Database, IdRanges, ImportTx};
@@ -241,47 +241,26 @@ struct Scan {
 }
 
 /// Verify the archive and, in the same pass, learn the ids of every table that needs an id map
-/// and how many records every table has. Blocking. The scan runs on a thread of its own, fed with
-/// the records' bytes in blocks, so it overlaps the verification (decompression, checksums,
-/// strict JSON) instead of adding to it.
+/// and how many records every table has. Blocking. The verify pass tells a [`RecordWatch`] about
+/// the records in the same walk that validates their JSON, on its checker thread, which overlaps
+/// decompression and checksums.
 fn verify_and_scan(
     plan: &'static Plan,
     path: &Path,
     limits: &Limits,
 ) -> Result<(VerifiedArchive, Scan), ImportError> {
-    let (sender, blocks) = std::sync::mpsc::sync_channel::<Block>(2);
-    std::thread::scope(|scope| {
-        let scanning = std::thread::Builder::new()
-            .name("hoist-scan".into())
-            .spawn_scoped(scope, move || {
-                let mut scanner = IdScanner {
-                    scan: Scan::new(plan),
-                };
-                for block in blocks {
-                    block.scan(&mut scanner);
-                }
-                scanner.scan
-            })
-            .map_err(|e| ImportError::Reader(format!("cannot start the id scan: {e}")))?;
-        let mut feed = ScanFeed {
-            plan,
-            block: Block::default(),
-            sender,
-        };
-        let verified = ArchiveReader::verify_scanning(
-            path,
-            limits,
-            plan.format_version,
-            plan.root.name,
-            &mut feed,
-        );
-        // The last block, and the end of the feed (the scanning thread stops).
-        feed.finish();
-        let scan = scanning
-            .join()
-            .map_err(|_| ImportError::Reader("the id scan stopped unexpectedly".into()))?;
-        Ok((verified?, scan))
-    })
+    let mut watch = ScanWatch {
+        relations: Relations::new(&plan.root),
+        scan: Scan::new(plan),
+    };
+    let verified = ArchiveReader::verify_watching(
+        path,
+        limits,
+        plan.format_version,
+        plan.root.name,
+        &mut watch,
+    )?;
+    Ok((verified, watch.scan))
 }
 
 impl Scan {
@@ -297,186 +276,47 @@ impl Scan {
     }
 }
 
-/// Records' bytes on their way from the verify pass to the scanning thread.
-#[derive(Default)]
-struct Block {
-    bytes: Vec<u8>,
-    /// Each record's node and where its bytes end.
-    records: Vec<(&'static Node, usize)>,
-}
-
-/// A block is handed over at about this size (two wait at most: memory stays bounded).
-const SCAN_BLOCK_BYTES: usize = 256 << 10;
-
-impl Block {
-    fn scan(&self, scanner: &mut IdScanner) {
-        let mut start = 0;
-        for &(node, end) in &self.records {
-            scanner.scan_bytes(node, &self.bytes[start..end]);
-            start = end;
-        }
-    }
-}
-
-/// The verify pass's side of the scan: copies records into blocks for the scanning thread.
-struct ScanFeed {
-    plan: &'static Plan,
-    block: Block,
-    sender: std::sync::mpsc::SyncSender<Block>,
-}
-
-impl ScanFeed {
-    fn push(&mut self, node: &'static Node, bytes: &[u8]) {
-        self.block.bytes.extend_from_slice(bytes);
-        self.block.records.push((node, self.block.bytes.len()));
-        if self.block.bytes.len() >= SCAN_BLOCK_BYTES {
-            self.send();
-        }
-    }
-
-    fn send(&mut self) {
-        let block = std::mem::take(&mut self.block);
-        // Only fails if the scanning thread is gone (it panicked): the join reports that.
-        let _ = self.sender.send(block);
-    }
-
-    fn finish(mut self) {
-        if !self.block.records.is_empty() {
-            self.send();
-        }
-    }
-}
-
-impl RawRecords for ScanFeed {
-    fn root(&mut self, bytes: &[u8]) {
-        self.push(&self.plan.root, bytes);
-    }
-
-    fn record(&mut self, relation: &str, bytes: &[u8]) {
-        if let Some(node) = self.plan.root.children.iter().find(|n| n.name == relation) {
-            self.push(node, bytes);
-        }
-    }
-}
-
-/// Reads only what the scan needs from each record's bytes: `id`s and the nesting of known
-/// relations; everything else is skipped without being built.
-struct IdScanner {
+/// Learns the [`Scan`] from the verify pass: places are [`Rel`]s; a record's `id` and the keys of
+/// its child relations are watched, nothing else.
+struct ScanWatch {
+    relations: Relations,
     scan: Scan,
 }
 
-impl IdScanner {
-    fn scan_bytes(&mut self, node: &'static Node, bytes: &[u8]) {
-        use serde::de::DeserializeSeed;
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        // The verify pass has validated the bytes; should they not parse after all, the stream
-        // pass, which parses strictly, reports it.
-        let _ = ScanSeed {
-            node,
-            scan: &mut self.scan,
+impl ScanWatch {
+    /// The relation of the child of `rel` named `name`.
+    fn child_named(&self, rel: Rel, name: &str) -> Option<usize> {
+        let i = self
+            .relations
+            .node(rel)
+            .children
+            .iter()
+            .position(|c| c.name == name)?;
+        Some(self.relations.child(rel, i).0)
+    }
+}
+
+impl RecordWatch for ScanWatch {
+    fn relation(&self, relation: &str) -> Option<usize> {
+        if relation == self.relations.node(Rel::ROOT).name {
+            return Some(Rel::ROOT.0);
         }
-        .deserialize(&mut de);
-    }
-}
-
-/// An object key, borrowed from the input unless it has escapes.
-struct KeySeed;
-
-impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
-    type Value = std::borrow::Cow<'de, str>;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for KeySeed {
-    type Value = std::borrow::Cow<'de, str>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a key")
+        self.child_named(Rel::ROOT, relation)
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Borrowed(v))
+    fn child(&self, place: usize, key: &str) -> Option<usize> {
+        self.child_named(Rel(place), key)
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(std::borrow::Cow::Owned(v.to_owned()))
-    }
-}
-
-/// One value where a record of `node` (or a list of them) is expected.
-struct ScanSeed<'s> {
-    node: &'static Node,
-    scan: &'s mut Scan,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for ScanSeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ScanSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a record")
+    fn object(&mut self, place: usize) {
+        self.scan.counts[self.relations.node(Rel(place)).table] += 1;
     }
 
-    // Anything but objects (and lists of them) holds no record.
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(ScanSeed {
-                node: self.node,
-                scan: &mut *self.scan,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let node = self.node;
-        self.scan.counts[node.table] += 1;
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if key == "id" {
-                let id = map.next_value::<Json>()?;
-                if let (Some(set), Some(id)) = (self.scan.ids[node.table].as_mut(), id.as_i64()) {
-                    set.insert(id);
-                }
-            } else if let Some(child) = node.children.iter().find(|c| c.name == key) {
-                map.next_value_seed(ScanSeed {
-                    node: child,
-                    scan: &mut *self.scan,
-                })?;
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
+    fn id(&mut self, place: usize, id: i64) {
+        let table = self.relations.node(Rel(place)).table;
+        if let Some(set) = self.scan.ids[table].as_mut() {
+            set.insert(id);
         }
-        Ok(())
     }
 }
 
