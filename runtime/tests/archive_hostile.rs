@@ -477,16 +477,18 @@ mod archive {
     fn manifest_size_and_line_mismatch() {
         let members = tree_members();
         let mut manifest = manifest_for(&members);
+        let mut info = manifest.members.get("tree/project/labels.ndjson").unwrap();
+        info.bytes += 1;
         manifest
             .members
-            .get_mut("tree/project/labels.ndjson")
-            .unwrap()
-            .bytes += 1;
+            .insert("tree/project/labels.ndjson".into(), info);
         let (e, msg) = reject(&with_manifest(&manifest, members.clone()));
         assert!(matches!(e, ArchiveError::SizeMismatch { .. }), "{e:?}");
 
         let mut manifest = manifest_for(&members);
-        manifest.members.get_mut("tree/users.ndjson").unwrap().lines = Some(5);
+        let mut info = manifest.members.get("tree/users.ndjson").unwrap();
+        info.lines = Some(5);
+        manifest.members.insert("tree/users.ndjson".into(), info);
         let (e, msg2) = reject(&with_manifest(&manifest, members));
         assert!(matches!(e, ArchiveError::LineCountMismatch { .. }), "{e:?}");
         insta::assert_snapshot!("size_and_lines", format!("{msg}\n{msg2}"));
@@ -599,11 +601,9 @@ mod archive {
         members[4] = file(&format!("uploads/{fake}"), "not the content of 000…");
         let mut manifest = manifest_for(&members);
         // A consistent manifest lie: the listed sha equals the name.
-        manifest
-            .members
-            .get_mut(&format!("uploads/{fake}"))
-            .unwrap()
-            .sha256 = fake.clone();
+        let mut info = manifest.members.get(&format!("uploads/{fake}")).unwrap();
+        info.sha256 = fake.clone();
+        manifest.members.insert(format!("uploads/{fake}"), info);
         let (e, msg) = reject(&with_manifest(&manifest, members));
         assert!(
             matches!(&e, ArchiveError::UploadHashMismatch { name, .. } if *name == fake),
@@ -815,12 +815,13 @@ mod archive {
             |m| m.uploads.files = 9,
             |m| m.relations.get_mut("project/issues").unwrap().records = 9,
             |m| {
-                let info = m.members["tree/users.ndjson"].clone();
+                let info = m.members.get("tree/users.ndjson").unwrap();
                 m.members.insert("../../etc/passwd".into(), info);
             },
             |m| {
-                let info = m.members.get_mut("tree/project/issues.ndjson").unwrap();
+                let mut info = m.members.get("tree/project/issues.ndjson").unwrap();
                 info.sha256 = "XYZ".into();
+                m.members.insert("tree/project/issues.ndjson".into(), info);
             },
             |m| m.created_at = "yesterday".into(),
             |m| {

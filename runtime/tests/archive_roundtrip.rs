@@ -301,7 +301,11 @@ mod archive {
         let issues = &inspection.members[4];
         assert_eq!(issues.lines, Some(2));
         assert_eq!(issues, &{
-            let listed = &inspection.manifest.members["tree/project/issues.ndjson"];
+            let listed = &inspection
+                .manifest
+                .members
+                .get("tree/project/issues.ndjson")
+                .unwrap();
             hoist::archive::InspectedMember {
                 name: "tree/project/issues.ndjson".into(),
                 bytes: listed.bytes,

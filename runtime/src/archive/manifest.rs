@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ArchiveError;
 use super::limits::Limits;
+use super::members::Members;
 use super::names::{
     self, MANIFEST_MEMBER, MemberKind, VERSION_MEMBER, is_sha256_hex, is_valid_relation_name,
 };
@@ -26,7 +27,7 @@ pub struct Manifest {
     /// Rows per relation path (`project/issues`, `project/issues/notes`), at any depth.
     pub relations: BTreeMap<String, RelationStats>,
     /// Every member except `VERSION` and `manifest.json`.
-    pub members: BTreeMap<String, MemberInfo>,
+    pub members: Members,
     /// Totals over the `uploads/` members.
     pub uploads: UploadStats,
 }
@@ -138,9 +139,9 @@ impl Manifest {
         }
         let mut uploads = UploadStats::default();
         let mut relation_lines = BTreeMap::new();
-        for (name, info) in &self.members {
+        for (name, info) in self.members.iter() {
             let shown = names::display_name(name.as_bytes());
-            let kind = match names::classify(name, root) {
+            let kind = match names::classify(&name, root) {
                 Some(MemberKind::Version | MemberKind::Manifest) | None => {
                     return Err(invalid(format!(
                         "member `{shown}` cannot be listed (expected tree/... or uploads/<sha256> \

@@ -21,6 +21,7 @@ mod error;
 mod json;
 mod limits;
 mod manifest;
+mod members;
 pub mod names;
 pub mod reader;
 mod writer;
@@ -31,6 +32,7 @@ pub use limits::{LimitKind, Limits};
 pub use manifest::{
     AppInfo, Manifest, ManifestParts, MemberInfo, RelationStats, RootInfo, UploadStats,
 };
+pub use members::Members;
 pub use reader::{
     ArchiveReader, EventSink, InspectedMember, Inspection, StreamError, VerifiedArchive, inspect,
 };

@@ -63,7 +63,7 @@ pub fn is_sha256_hex(s: &str) -> bool {
 /// An upload's sha256 as 32 bytes: how the reader and the importer key what they track per upload
 /// (the 64 hex digits in a `String` take three times the memory, and an archive can hold hundreds
 /// of thousands of uploads).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct UploadDigest([u8; 32]);
 
 impl UploadDigest {

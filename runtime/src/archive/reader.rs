@@ -680,10 +680,10 @@ impl<'a> Scanner<'a> {
             return Err(ArchiveError::MissingMember { member });
         }
         if let Some(manifest) = &self.manifest
-            && let Some(member) = manifest.members.keys().find(|m| !names_seen.contains(m))
+            && let Some(member) = manifest.members.names().find(|m| !names_seen.contains(m))
         {
             return Err(ArchiveError::MissingMember {
-                member: member.clone(),
+                member: member.into_owned(),
             });
         }
         Ok(())
@@ -802,7 +802,6 @@ impl<'a> Scanner<'a> {
         self.manifest
             .as_ref()
             .and_then(|m| m.members.get(name))
-            .cloned()
             .map(Some)
             .ok_or_else(|| ArchiveError::UnlistedMember {
                 entry: name.to_owned(),

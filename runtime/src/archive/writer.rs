@@ -13,7 +13,7 @@
 //! fsyncs it and renames it over `output` atomically. Nothing is left behind on error or when
 //! the writer is dropped without `finish`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::mem;
@@ -429,7 +429,7 @@ impl ArchiveWriter {
             });
         }
         let mut relations = parts.relations;
-        let mut members = BTreeMap::new();
+        let mut members = Vec::with_capacity(self.members.len() + self.uploads.len());
         for member in &self.members {
             if let (MemberKind::Relation(relation), Some(lines)) = (&member.kind, member.info.lines)
             {
@@ -437,20 +437,20 @@ impl ArchiveWriter {
                     .entry(format!("{root}/{relation}"))
                     .or_insert(RelationStats { records: lines });
             }
-            members.insert(member.name.clone(), member.info.clone());
+            members.push((member.name.clone(), member.info.clone()));
         }
         let mut uploads = UploadStats::default();
         for upload in &self.uploads {
             uploads.files += 1;
             uploads.bytes += upload.bytes;
-            members.insert(
+            members.push((
                 names::upload_member(&upload.sha256),
                 MemberInfo {
                     bytes: upload.bytes,
                     sha256: upload.sha256.clone(),
                     lines: None,
                 },
-            );
+            ));
         }
         let created_at = parts
             .created_at
@@ -463,7 +463,7 @@ impl ArchiveWriter {
             created_at,
             root: parts.root,
             relations,
-            members,
+            members: members.into_iter().collect(),
             uploads,
         };
         let unbounded = Limits {
@@ -860,7 +860,7 @@ mod tests {
                 table: "projects".into(),
                 source_id: 1,
             },
-            relations: BTreeMap::new(),
+            relations: std::collections::BTreeMap::new(),
             created_at: Some("2024-01-01T00:00:00Z".parse().expect("time")),
         }
     }
@@ -989,7 +989,7 @@ mod tests {
         for ((name, data), (_, want)) in got.iter().zip(&expected) {
             assert!(data == want, "content of {name} differs");
             if name != VERSION_MEMBER {
-                let info = &manifest.members[name];
+                let info = manifest.members.get(name).expect("listed");
                 assert_eq!(info.bytes, want.len() as u64, "{name}");
                 assert_eq!(info.sha256, sha256_hex(want), "{name}");
             }

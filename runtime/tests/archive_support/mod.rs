@@ -107,7 +107,7 @@ pub fn manifest_for(members: &[Raw]) -> Manifest {
             source_id: 7,
         },
         relations,
-        members: listed,
+        members: listed.into_iter().collect(),
         uploads,
     }
 }

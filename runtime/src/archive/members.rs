@@ -1,0 +1,358 @@
+//! The manifest's member list, held compactly: an archive can list hundreds of thousands of
+//! uploads, and each `uploads/<sha256>` entry is fully described by its digest and size, so it is
+//! kept as 40 bytes instead of two 64-character strings in a map node (about 250 bytes). The JSON
+//! form is unchanged: one map from member name to [`MemberInfo`], in name order.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::manifest::MemberInfo;
+use super::names::{self, UploadDigest};
+
+/// Every member of an archive except `VERSION` and `manifest.json`, by name, with its size and
+/// checksum. Behaves like a map from name to [`MemberInfo`] ordered by name.
+///
+/// ```
+/// use hoist::archive::{MemberInfo, Members};
+///
+/// let mut members = Members::default();
+/// let sha = "0".repeat(64);
+/// let info = MemberInfo { bytes: 3, sha256: sha.clone(), lines: None };
+/// members.insert(format!("uploads/{sha}"), info.clone());
+/// assert_eq!(members.get(&format!("uploads/{sha}")), Some(info));
+/// assert_eq!(members.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    /// Every entry that is not a canonical upload entry.
+    named: BTreeMap<String, MemberInfo>,
+    /// Canonical upload entries (`uploads/<sha256>` listing that same sha256 and no line count),
+    /// sorted by digest — which is their names' order.
+    uploads: Vec<(UploadDigest, u64)>,
+}
+
+/// The digest of a canonical upload entry: named `uploads/<sha256>`, listing that sha256 and no
+/// line count; `None` for every other entry (kept as it is, for the manifest's checks to judge).
+fn canonical_upload(name: &str, info: &MemberInfo) -> Option<UploadDigest> {
+    let digest = UploadDigest::of_member(name)?;
+    (info.lines.is_none() && name[names::UPLOADS_DIR.len()..] == info.sha256).then_some(digest)
+}
+
+impl Members {
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.named.len() + self.uploads.len()
+    }
+
+    /// No members at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn upload_index(&self, name: &str) -> Option<usize> {
+        let digest = UploadDigest::of_member(name)?;
+        self.uploads.binary_search_by(|(d, _)| d.cmp(&digest)).ok()
+    }
+
+    /// The entry of member `name`.
+    pub fn get(&self, name: &str) -> Option<MemberInfo> {
+        if let Some(info) = self.named.get(name) {
+            return Some(info.clone());
+        }
+        let (digest, bytes) = self.uploads[self.upload_index(name)?];
+        Some(MemberInfo {
+            bytes,
+            sha256: digest.to_string(),
+            lines: None,
+        })
+    }
+
+    /// Whether member `name` is listed.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.named.contains_key(name) || self.upload_index(name).is_some()
+    }
+
+    /// Lists member `name`; returns the entry it replaces.
+    pub fn insert(&mut self, name: String, info: MemberInfo) -> Option<MemberInfo> {
+        let old = self.remove(&name);
+        match canonical_upload(&name, &info) {
+            Some(digest) => {
+                // Appending is the common case (entries arrive in name order).
+                let at = match self.uploads.last() {
+                    Some((last, _)) if *last < digest => self.uploads.len(),
+                    _ => self.uploads.partition_point(|(d, _)| *d < digest),
+                };
+                self.uploads.insert(at, (digest, info.bytes));
+            }
+            None => {
+                self.named.insert(name, info);
+            }
+        }
+        old
+    }
+
+    /// Unlists member `name`; returns its entry.
+    pub fn remove(&mut self, name: &str) -> Option<MemberInfo> {
+        if let Some(info) = self.named.remove(name) {
+            return Some(info);
+        }
+        let info = self.get(name)?;
+        if let Some(i) = self.upload_index(name) {
+            self.uploads.remove(i);
+        }
+        Some(info)
+    }
+
+    /// Member names in order.
+    pub fn names(&self) -> impl Iterator<Item = Cow<'_, str>> {
+        self.iter().map(|(name, _)| name)
+    }
+
+    /// Members in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (Cow<'_, str>, MemberInfo)> {
+        Merge {
+            named: self.named.iter().peekable(),
+            uploads: self.uploads.iter().peekable(),
+        }
+    }
+}
+
+/// The two lists merged in name order.
+struct Merge<'a> {
+    named: std::iter::Peekable<std::collections::btree_map::Iter<'a, String, MemberInfo>>,
+    uploads: std::iter::Peekable<std::slice::Iter<'a, (UploadDigest, u64)>>,
+}
+
+impl<'a> Iterator for Merge<'a> {
+    type Item = (Cow<'a, str>, MemberInfo);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let upload_name = self
+            .uploads
+            .peek()
+            .map(|(digest, _)| names::upload_member(&digest.to_string()));
+        let take_named = match (self.named.peek(), &upload_name) {
+            (None, None) => return None,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some((name, _)), Some(upload)) => name.as_str().cmp(upload) == Ordering::Less,
+        };
+        if take_named {
+            let (name, info) = self.named.next()?;
+            return Some((Cow::Borrowed(name.as_str()), info.clone()));
+        }
+        let (digest, bytes) = *self.uploads.next()?;
+        let name = upload_name?;
+        Some((
+            Cow::Owned(name),
+            MemberInfo {
+                bytes,
+                sha256: digest.to_string(),
+                lines: None,
+            },
+        ))
+    }
+}
+
+impl<'a> FromIterator<(Cow<'a, str>, MemberInfo)> for Members {
+    fn from_iter<I: IntoIterator<Item = (Cow<'a, str>, MemberInfo)>>(entries: I) -> Members {
+        let mut builder = Builder::default();
+        for (name, info) in entries {
+            builder.add(name, info);
+        }
+        builder.finish()
+    }
+}
+
+impl FromIterator<(String, MemberInfo)> for Members {
+    fn from_iter<I: IntoIterator<Item = (String, MemberInfo)>>(entries: I) -> Members {
+        entries
+            .into_iter()
+            .map(|(name, info)| (Cow::Owned(name), info))
+            .collect()
+    }
+}
+
+/// Collects entries in any order with a map's semantics (of a name listed twice, the last entry
+/// stays) without sorting the upload entries until the end.
+#[derive(Default)]
+struct Builder {
+    named: BTreeMap<String, MemberInfo>,
+    /// Entries in `named` whose name is an upload's, with their position.
+    shadows: BTreeMap<UploadDigest, usize>,
+    /// Canonical upload entries with their position.
+    uploads: Vec<(UploadDigest, u64, usize)>,
+    next: usize,
+}
+
+impl Builder {
+    fn add(&mut self, name: Cow<'_, str>, info: MemberInfo) {
+        let at = self.next;
+        self.next += 1;
+        match canonical_upload(&name, &info) {
+            Some(digest) => self.uploads.push((digest, info.bytes, at)),
+            None => {
+                if let Some(digest) = UploadDigest::of_member(&name) {
+                    self.shadows.insert(digest, at);
+                }
+                self.named.insert(name.into_owned(), info);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Members {
+        self.uploads
+            .sort_unstable_by_key(|&(digest, _, at)| (digest, at));
+        let mut uploads = Vec::with_capacity(self.uploads.len());
+        for (i, &(digest, bytes, at)) in self.uploads.iter().enumerate() {
+            if self.uploads.get(i + 1).is_some_and(|next| next.0 == digest) {
+                continue; // listed again later
+            }
+            match self.shadows.get(&digest) {
+                Some(&shadow) if shadow > at => continue, // replaced by a later, other entry
+                Some(_) => {
+                    self.named
+                        .remove(&names::upload_member(&digest.to_string()));
+                }
+                None => {}
+            }
+            uploads.push((digest, bytes));
+        }
+        Members {
+            named: self.named,
+            uploads,
+        }
+    }
+}
+
+impl Serialize for Members {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Members, D::Error> {
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map from member name to its size and sha256")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+        let mut builder = Builder::default();
+        while let Some((name, info)) = map.next_entry::<Cow<'de, str>, MemberInfo>()? {
+            builder.add(name, info);
+        }
+        Ok(builder.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn info(bytes: u64, sha256: &str, lines: Option<u64>) -> MemberInfo {
+        MemberInfo {
+            bytes,
+            sha256: sha256.to_owned(),
+            lines,
+        }
+    }
+
+    /// What `Members` replaces: the same operations on a plain map must give the same answers
+    /// and the same JSON.
+    fn same_as_map(entries: &[(String, MemberInfo)]) {
+        let map: BTreeMap<String, MemberInfo> = entries.iter().cloned().collect();
+        let collected: Members = entries.iter().cloned().collect();
+        let mut inserted = Members::default();
+        for (name, info) in entries {
+            inserted.insert(name.clone(), info.clone());
+        }
+        let json = serde_json::to_string(&map).unwrap();
+        let parsed: Members = serde_json::from_str(&json).unwrap();
+        for members in [&collected, &inserted, &parsed] {
+            assert_eq!(members.len(), map.len());
+            assert_eq!(serde_json::to_string(members).unwrap(), json);
+            let listed: Vec<(String, MemberInfo)> =
+                members.iter().map(|(n, i)| (n.into_owned(), i)).collect();
+            let expected: Vec<(String, MemberInfo)> = map.clone().into_iter().collect();
+            assert_eq!(listed, expected);
+            for (name, info) in &map {
+                assert_eq!(members.get(name).as_ref(), Some(info), "{name}");
+                assert!(members.contains_key(name));
+            }
+            assert_eq!(members.get("uploads/nope"), None);
+        }
+        assert_eq!(collected, inserted);
+        assert_eq!(collected, parsed);
+        let mut removed = collected.clone();
+        for (name, info) in &map {
+            assert_eq!(removed.remove(name).as_ref(), Some(info));
+            assert!(!removed.contains_key(name));
+        }
+        assert!(removed.is_empty());
+    }
+
+    fn hex(byte: u8) -> String {
+        format!("{byte:02x}").repeat(32)
+    }
+
+    #[test]
+    fn uploads_are_compact_and_everything_else_stays_as_listed() {
+        let a = hex(0xaa);
+        let b = hex(0x0b);
+        let entries = vec![
+            ("tree/project.json".to_owned(), info(10, &a, None)),
+            (
+                "tree/project/issues.ndjson".to_owned(),
+                info(20, &b, Some(2)),
+            ),
+            (format!("uploads/{a}"), info(5, &a, None)),
+            (format!("uploads/{b}"), info(6, &b, None)),
+            // Not canonical: kept verbatim for the manifest's checks to reject.
+            (format!("uploads/{}", hex(0x11)), info(7, &a, None)),
+            (
+                format!("uploads/{}", hex(0x22)),
+                info(8, &hex(0x22), Some(1)),
+            ),
+            ("uploads/XYZ".to_owned(), info(9, &a, None)),
+            ("zzz".to_owned(), info(1, &a, None)),
+        ];
+        same_as_map(&entries);
+        let members: Members = entries.into_iter().collect();
+        assert_eq!(members.uploads.len(), 2);
+        assert_eq!(members.named.len(), 6);
+    }
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_map(picks in proptest::collection::vec((0u8..6, 0u8..4, 0u64..3), 0..24)) {
+            let entries: Vec<(String, MemberInfo)> = picks
+                .into_iter()
+                .map(|(name, sha, bytes)| {
+                    let name = match name {
+                        0 => "tree/project.json".to_owned(),
+                        1 => "tree/users.ndjson".to_owned(),
+                        n => format!("uploads/{}", hex(n * 0x11)),
+                    };
+                    (name, info(bytes, &hex(sha * 0x11 + 0x22), None))
+                })
+                .collect();
+            same_as_map(&entries);
+        }
+    }
+}
