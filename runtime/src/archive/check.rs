@@ -19,6 +19,10 @@ use super::json::{self, RecordError, RecordWatch};
 /// A block is handed over once it holds this many bytes.
 const BLOCK_BYTES: usize = 256 << 10;
 
+/// Room a block is made with (and shrunk back to after an unusually long line): a full block's
+/// lines fit without growing it by doubling, which would leave blocks of twice the size.
+const BLOCK_CAPACITY: usize = BLOCK_BYTES + (BLOCK_BYTES >> 2);
+
 /// Blocks waiting for the checker at most (the reading thread waits beyond that): with the one
 /// being filled and the one being checked, four blocks are alive at most.
 const BLOCKS_QUEUED: usize = 2;
@@ -38,11 +42,10 @@ struct Block {
 }
 
 impl Block {
-    /// An empty block with room for a full block's lines (growing it by doubling would leave
-    /// blocks of twice the size).
+    /// An empty block with [`BLOCK_CAPACITY`].
     fn new() -> Block {
         Block {
-            bytes: Vec::with_capacity(BLOCK_BYTES + (BLOCK_BYTES >> 2)),
+            bytes: Vec::with_capacity(BLOCK_CAPACITY),
             ..Block::default()
         }
     }
@@ -57,21 +60,21 @@ impl Block {
         for (line, &end) in (self.first_line..).zip(&self.ends) {
             let bytes = &self.bytes[start..end];
             start = end;
-            let checked = match (&mut watch, place) {
-                (Some(watch), Some(place)) => json::validate_watched(bytes, &mut **watch, place),
-                _ => json::validate_object(bytes),
+            let watched: Option<(&mut dyn RecordWatch, usize)> = match (&mut watch, place) {
+                (Some(watch), Some(place)) => Some((&mut **watch, place)),
+                _ => None,
             };
-            checked.map_err(|e| record_error(&self.member, line, e))?;
+            json::validate_object(bytes, watched)
+                .map_err(|e| record_error(&self.member, line, e))?;
         }
         Ok(())
     }
 
-    /// Empties the block for reuse; a block that grew far beyond the usual size for one long
-    /// line gives that memory back.
+    /// Empties the block for reuse; a block that grew for one long line gives that memory back.
     fn clear(&mut self) {
         self.bytes.clear();
         self.ends.clear();
-        self.bytes.shrink_to(BLOCK_BYTES + (BLOCK_BYTES >> 2));
+        self.bytes.shrink_to(BLOCK_CAPACITY);
     }
 }
 
@@ -124,12 +127,11 @@ impl Checker {
     }
 
     /// The lines that follow are records of `member` (of top-level relation `relation`, or users
-    /// or the root record), starting at line 1.
+    /// or the root record).
     pub(crate) fn begin(&mut self, member: &str, relation: Option<&str>) {
         self.block.member.clear();
         self.block.member.push_str(member);
         self.block.relation = relation.map(str::to_owned);
-        self.block.first_line = 1;
     }
 
     /// Queues line `line` (numbered from 1 in its member). `false`: a record was found invalid
@@ -190,8 +192,8 @@ fn check(
     for job in jobs {
         match job {
             Job::Check(mut block) => {
-                if first_error.is_none()
-                    && !failed.load(Ordering::Relaxed)
+                // After the first invalid record nothing more is checked: the reader stops.
+                if !failed.load(Ordering::Relaxed)
                     && let Err(e) = block.check(watch.as_deref_mut())
                 {
                     first_error = Some(e);
@@ -208,6 +210,7 @@ fn check(
     }
 }
 
+/// A refused record as the archive error naming its member and line (both passes report these).
 pub(crate) fn record_error(member: &str, line: u64, e: RecordError) -> ArchiveError {
     match e {
         RecordError::Json(source) => ArchiveError::Json {

@@ -64,15 +64,6 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, RecordErr
     }
 }
 
-/// Checks that `bytes` is one record exactly as [`parse_object`] would accept it, without
-/// building it (the verify pass does not need the values, only the verdict).
-pub(crate) fn validate_object(bytes: &[u8]) -> Result<(), RecordError> {
-    match deserialize_whole(bytes, Validate::default()).map_err(RecordError::Json)? {
-        Found::Object => Ok(()),
-        other => Err(RecordError::NotAnObject(other.type_name())),
-    }
-}
-
 fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -183,17 +174,14 @@ pub trait RecordWatch: Send {
     fn id(&mut self, place: usize, id: i64);
 }
 
-/// Checks that `bytes` is one record exactly as [`parse_object`] would accept it, telling `watch`
-/// (the record being at `place`) what it asks for in the same walk.
-pub(crate) fn validate_watched(
+/// Checks that `bytes` is one record exactly as [`parse_object`] would accept it, without
+/// building it (the verify pass does not need the values, only the verdict); tells `watch` (the
+/// record being at the place given with it) what it asks for in the same walk.
+pub(crate) fn validate_object(
     bytes: &[u8],
-    watch: &mut dyn RecordWatch,
-    place: usize,
+    watch: Option<(&mut dyn RecordWatch, usize)>,
 ) -> Result<(), RecordError> {
-    let seed = Validate {
-        watch: Some((watch, place)),
-    };
-    match deserialize_whole(bytes, seed).map_err(RecordError::Json)? {
+    match deserialize_whole(bytes, Validate { watch }).map_err(RecordError::Json)? {
         Found::Object => Ok(()),
         other => Err(RecordError::NotAnObject(other.type_name())),
     }
@@ -286,52 +274,48 @@ impl<'de> Visitor<'de> for Validate<'_> {
         self.deserialize(deserializer)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Found, A::Error> {
-        match self.watch {
-            // Each element sits where the array does.
-            Some((watch, place)) => {
-                while seq
-                    .next_element_seed(Validate {
-                        watch: Some((&mut *watch, place)),
-                    })?
-                    .is_some()
-                {}
-            }
-            None => while seq.next_element_seed(Validate::default())?.is_some() {},
-        }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Found, A::Error> {
+        // Each element sits where the array does.
+        while seq.next_element_seed(self.at(Some))?.is_some() {}
         Ok(Found::Array)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Found, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut access: A) -> Result<Found, A::Error> {
         let mut seen = SeenKeys::new();
-        let Some((watch, place)) = self.watch else {
-            while let Some(key) = access.next_key_seed(Key)? {
-                seen.insert(key).map_err(|key| duplicate_key(&key))?;
-                access.next_value_seed(Validate::default())?;
-            }
-            return Ok(Found::Object);
-        };
-        watch.object(place);
+        if let Some((watch, place)) = &mut self.watch {
+            watch.object(*place);
+        }
         while let Some(key) = access.next_key_seed(Key)? {
-            let is_id = key == "id";
-            let child = if is_id {
-                None
-            } else {
-                watch.child(place, &key)
+            let is_id = self.watch.is_some() && key == "id";
+            let child = match &self.watch {
+                Some((watch, place)) if !is_id => watch.child(*place, &key),
+                _ => None,
             };
             seen.insert(key).map_err(|key| duplicate_key(&key))?;
-            let seed = match child {
-                Some(child) => Validate {
-                    watch: Some((&mut *watch, child)),
-                },
-                None => Validate::default(),
-            };
-            let found = access.next_value_seed(seed)?;
-            if let (true, Found::Integer(id)) = (is_id, found) {
-                watch.id(place, id);
+            let found = access.next_value_seed(self.at(|_| child))?;
+            if let (true, Found::Integer(id), Some((watch, place))) =
+                (is_id, found, &mut self.watch)
+            {
+                watch.id(*place, id);
             }
         }
         Ok(Found::Object)
+    }
+}
+
+impl Validate<'_> {
+    /// The walk of a value inside this one: watched at `place(this place)`, if this value is
+    /// watched and that gives a place.
+    fn at(&mut self, place: impl FnOnce(usize) -> Option<usize>) -> Validate<'_> {
+        match &mut self.watch {
+            Some((watch, here)) => match place(*here) {
+                Some(place) => Validate {
+                    watch: Some((&mut **watch, place)),
+                },
+                None => Validate::default(),
+            },
+            None => Validate::default(),
+        }
     }
 }
 
@@ -448,9 +432,9 @@ mod tests {
     /// `validate_object` and `parse_object` accept and reject exactly the same inputs.
     fn agree(text: &[u8]) {
         let parsed = parse_object(text).map(|_| ()).map_err(|e| format!("{e:?}"));
-        let validated = validate_object(text).map_err(|e| format!("{e:?}"));
+        let validated = validate_object(text, None).map_err(|e| format!("{e:?}"));
         assert_eq!(parsed, validated, "{}", String::from_utf8_lossy(text));
-        let watched = validate_watched(text, &mut WatchAll::default(), 0);
+        let watched = validate_object(text, Some((&mut WatchAll::default(), 0)));
         let watched = watched.map_err(|e| format!("{e:?}"));
         assert_eq!(parsed, watched, "{}", String::from_utf8_lossy(text));
     }
@@ -481,7 +465,7 @@ mod tests {
     fn the_watch_sees_objects_and_integer_ids_where_it_looks() {
         let mut watch = WatchAll::default();
         let text = br#"{"id":1,"a":[{"id":2},{"id":"3"},4,[{"id":-5}]],"skip":{"id":6},"b":{"id":1.5,"c":{"id":18446744073709551615}}}"#;
-        validate_watched(text, &mut watch, 0).unwrap();
+        validate_object(text, Some((&mut watch, 0))).unwrap();
         // Places: depth below the record; arrays (nested too) keep their place; `skip` is not
         // watched; non-integer ids and ids beyond i64 are not reported.
         assert_eq!(watch.ids, vec![(0, 1), (1, 2), (1, -5)]);
@@ -601,7 +585,7 @@ mod tests {
             let mut earlier = HashSet::new();
             let first_repeat = keys.iter().find(|k| !earlier.insert(*k));
             let parsed = parse_object(text.as_bytes()).map(|_| ());
-            let validated = validate_object(text.as_bytes());
+            let validated = validate_object(text.as_bytes(), None);
             for result in [parsed, validated] {
                 match (first_repeat, result) {
                     (None, Ok(())) => {}

@@ -4,7 +4,6 @@
 //! form is unchanged: one map from member name to [`MemberInfo`], in name order.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -43,6 +42,15 @@ fn canonical_upload(name: &str, info: &MemberInfo) -> Option<UploadDigest> {
     (info.lines.is_none() && name[names::UPLOADS_DIR.len()..] == info.sha256).then_some(digest)
 }
 
+/// The entry a canonical upload entry stands for.
+fn upload_info(digest: UploadDigest, bytes: u64) -> MemberInfo {
+    MemberInfo {
+        bytes,
+        sha256: digest.to_string(),
+        lines: None,
+    }
+}
+
 impl Members {
     /// Number of members.
     pub fn len(&self) -> usize {
@@ -65,11 +73,7 @@ impl Members {
             return Some(info.clone());
         }
         let (digest, bytes) = self.uploads[self.upload_index(name)?];
-        Some(MemberInfo {
-            bytes,
-            sha256: digest.to_string(),
-            lines: None,
-        })
+        Some(upload_info(digest, bytes))
     }
 
     /// Whether member `name` is listed.
@@ -82,11 +86,7 @@ impl Members {
         let old = self.remove(&name);
         match canonical_upload(&name, &info) {
             Some(digest) => {
-                // Appending is the common case (entries arrive in name order).
-                let at = match self.uploads.last() {
-                    Some((last, _)) if *last < digest => self.uploads.len(),
-                    _ => self.uploads.partition_point(|(d, _)| *d < digest),
-                };
+                let at = self.uploads.partition_point(|(d, _)| *d < digest);
                 self.uploads.insert(at, (digest, info.bytes));
             }
             None => {
@@ -101,11 +101,8 @@ impl Members {
         if let Some(info) = self.named.remove(name) {
             return Some(info);
         }
-        let info = self.get(name)?;
-        if let Some(i) = self.upload_index(name) {
-            self.uploads.remove(i);
-        }
-        Some(info)
+        let (digest, bytes) = self.uploads.remove(self.upload_index(name)?);
+        Some(upload_info(digest, bytes))
     }
 
     /// Member names in order.
@@ -138,24 +135,15 @@ impl<'a> Iterator for Merge<'a> {
             .map(|(digest, _)| names::upload_member(&digest.to_string()));
         let take_named = match (self.named.peek(), &upload_name) {
             (None, None) => return None,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (Some((name, _)), Some(upload)) => name.as_str().cmp(upload) == Ordering::Less,
+            (Some((name, _)), Some(upload)) => name.as_str() < upload.as_str(),
+            (named, _) => named.is_some(),
         };
         if take_named {
             let (name, info) = self.named.next()?;
             return Some((Cow::Borrowed(name.as_str()), info.clone()));
         }
         let (digest, bytes) = *self.uploads.next()?;
-        let name = upload_name?;
-        Some((
-            Cow::Owned(name),
-            MemberInfo {
-                bytes,
-                sha256: digest.to_string(),
-                lines: None,
-            },
-        ))
+        Some((Cow::Owned(upload_name?), upload_info(digest, bytes)))
     }
 }
 
