@@ -131,6 +131,7 @@ mod tests {
             tokens: &[],
             upload: None,
             access_level: None,
+            policy_columns: &[],
             user_unique: &[],
         }
     }

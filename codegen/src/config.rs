@@ -51,6 +51,8 @@ pub struct Config {
     pub preloads: Vec<ModelList>,
     pub export_reorders: Vec<Reorder>,
     pub include_if_exportable: Vec<ModelList>,
+    /// Per table of a conditional relation: the columns its export policy reads.
+    pub policy_columns: Vec<ModelList>,
 }
 
 /// `<model>: [:name, …]` (attributes, methods, preloads, tokens, …).

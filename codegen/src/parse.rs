@@ -28,6 +28,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "preloads",
     "export_reorders",
     "include_if_exportable",
+    "policy_columns",
 ];
 
 /// Parse `import_export.yml`. Returns the config (possibly partial) and every problem found.
@@ -196,6 +197,7 @@ impl Reader<'_> {
             preloads: Vec::new(),
             export_reorders: Vec::new(),
             include_if_exportable: Vec::new(),
+            policy_columns: Vec::new(),
         };
         let Value::Map(entries) = &node.value else {
             return config;
@@ -231,6 +233,7 @@ impl Reader<'_> {
                 "include_if_exportable" => {
                     config.include_if_exportable = self.model_lists(v, "include_if_exportable")
                 }
+                "policy_columns" => config.policy_columns = self.model_lists(v, "policy_columns"),
                 other => {
                     self.errors.push(
                         Diagnostic::new(

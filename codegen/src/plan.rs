@@ -30,6 +30,9 @@ pub struct TableIr {
     pub tokens: Vec<String>,
     pub upload: Option<UploadIr>,
     pub access_level: Option<String>,
+    /// `policy_columns`: `id`, then the columns the export policy of this table's conditional
+    /// relations reads (all exported). Empty when no relation of the table is conditional.
+    pub policy_columns: Vec<String>,
     /// Unique indexes (column lists) that cover a user reference; see `hoist::plan::Table::user_unique`.
     pub user_unique: Vec<Vec<String>>,
     /// The tree entry that first names this table.

@@ -218,9 +218,23 @@ case!(
 );
 case!(
     unknown_conditional_relation,
-    with("include_if_exportable:\n  project: [:issues, :snippets]\n"),
+    with(
+        "include_if_exportable:\n  project: [:issues, :snippets]\npolicy_columns:\n  issues: [:title]\n"
+    ),
     "",
     [UnknownConditionalRelation]
+);
+case!(
+    policy_columns_missing,
+    with("include_if_exportable:\n  project: [:issues]\n"),
+    "",
+    [MissingKey]
+);
+case!(
+    policy_columns_without_policy,
+    with("policy_columns:\n  issues: [:title]\n"),
+    "",
+    [Conflict]
 );
 case!(
     unknown_preload,

@@ -39,10 +39,13 @@ fn unknown_included_column_is_reported_at_its_line_and_column() {
     // and under a model that had no entry yet
     let added = text.replacen(
         "included_attributes:\n",
-        "included_attributes:\n  issue:\n    - :title\n    - :no_such_column\n",
+        "included_attributes:\n  milestone:\n    - :title\n    - :no_such_column\n",
         1,
     );
-    for (config, model, table) in [(broken, "project", "projects"), (added, "issue", "issues")] {
+    for (config, model, table) in [
+        (broken, "project", "projects"),
+        (added, "milestone", "milestones"),
+    ] {
         let line = config
             .lines()
             .position(|l| l == "    - :no_such_column")

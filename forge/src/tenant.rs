@@ -78,11 +78,11 @@ impl ExportViewer {
 }
 
 impl ExportPolicy for ExportViewer {
-    fn issues(&self, row: &models::Issue) -> bool {
+    fn issues(&self, row: &policy::Issue) -> bool {
         !row.confidential || self.sees_private(row.author_id)
     }
 
-    fn snippets(&self, row: &models::Snippet) -> bool {
+    fn snippets(&self, row: &policy::Snippet) -> bool {
         // visibility_level: 0 private, 10 internal, 20 public
         row.visibility_level > 0 || self.sees_private(row.author_id)
     }

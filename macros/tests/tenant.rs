@@ -32,10 +32,10 @@ impl forge::Methods for App {
 }
 
 impl forge::ExportPolicy for App {
-    fn issues(&self, row: &models::Issue) -> bool {
+    fn issues(&self, row: &forge::policy::Issue) -> bool {
         !row.confidential
     }
-    fn snippets(&self, _row: &models::Snippet) -> bool {
+    fn snippets(&self, _row: &forge::policy::Snippet) -> bool {
         true
     }
 }
@@ -144,19 +144,34 @@ fn hooks_dispatch_to_the_typed_traits() {
         updated_at: ts(),
     };
     let issues = models::Issue::TABLE_INDEX;
+    // The policy sees `id` and `policy_columns.issues`, in that order.
+    assert_eq!(
+        forge::PLAN.tables[issues].policy_columns,
+        ["id", "confidential", "author_id"]
+    );
+    let policy_row =
+        |confidential: bool| vec![Value::Int(1), Value::Bool(confidential), Value::Int(3)];
     assert!(
         !hooks
-            .include("issues", issues, &issue.clone().into_row())
+            .include("issues", issues, &policy_row(true))
             .expect("policy")
     );
-    let public = models::Issue {
-        confidential: false,
-        ..issue.clone()
-    };
     assert!(
         hooks
-            .include("issues", issues, &public.into_row())
+            .include("issues", issues, &policy_row(false))
             .expect("policy")
+    );
+    let err = hooks
+        .include(
+            "issues",
+            issues,
+            &vec![Value::Int(1), Value::Text("yes".into())],
+        )
+        .expect_err("a policy row of the wrong shape");
+    assert!(
+        err.message.contains("issues.confidential"),
+        "{}",
+        err.message
     );
     assert_eq!(
         hooks

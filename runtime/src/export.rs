@@ -337,6 +337,31 @@ fn select_columns(
     Ok(table.columns.iter().map(|c| (c.name, c.ty)).collect())
 }
 
+/// What the policy pass selects: the table's policy columns (`id` first).
+fn policy_columns(table: &'static Table) -> Result<Vec<(&'static str, LogicalType)>, ExportError> {
+    if table.policy_columns.first() != Some(&"id") {
+        return Err(ExportError::Plan {
+            table: table.name,
+            column: "id",
+            problem: "the policy columns do not start with `id`",
+        });
+    }
+    table
+        .policy_columns
+        .iter()
+        .map(|&name| {
+            table
+                .column(name)
+                .map(|(_, c)| (c.name, c.ty))
+                .ok_or(ExportError::Plan {
+                    table: table.name,
+                    column: name,
+                    problem: "a policy column is not exported",
+                })
+        })
+        .collect()
+}
+
 /// One exported record with its loaded relations.
 #[derive(Debug, Clone)]
 struct Record {
@@ -463,7 +488,7 @@ impl Ctx<'_> {
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
             let id = row.first().and_then(Value::as_i64);
-            if node.conditional && !self.hooks.include(node.name, node.table, &row)? {
+            if node.conditional && !self.include(node, table, &row)? {
                 if let Some(id) = id {
                     self.excluded[node.table].insert(id);
                 }
@@ -562,8 +587,24 @@ impl Ctx<'_> {
         true
     }
 
-    /// Read a conditional top-level relation once, asking the policy about every row, so that
-    /// records exported before the hidden ones (or in other relations) know to leave them out.
+    /// Whether the export policy lets `row` (a full row of a conditional node) out: the policy
+    /// sees the table's policy columns only.
+    fn include(&self, node: &Node, table: &'static Table, row: &Row) -> Result<bool, ExportError> {
+        let mut narrow = Vec::with_capacity(table.policy_columns.len());
+        for name in table.policy_columns {
+            let (i, _) = table.column(name).ok_or(ExportError::Plan {
+                table: table.name,
+                column: name,
+                problem: "a policy column is not exported",
+            })?;
+            narrow.push(row.get(i).cloned().unwrap_or(Value::Null));
+        }
+        Ok(self.hooks.include(node.name, node.table, &narrow)?)
+    }
+
+    /// Read a conditional top-level relation's policy columns once, asking the policy about every
+    /// row, so that records exported before the hidden ones (or in other relations) know to leave
+    /// them out.
     async fn policy_pass(
         &mut self,
         snap: &mut Snapshot,
@@ -571,7 +612,7 @@ impl Ctx<'_> {
         root_id: i64,
     ) -> Result<(), ExportError> {
         let table = self.plan.table_of(node);
-        let columns = select_columns(table, node)?;
+        let columns = policy_columns(table)?;
         let page_size = self.opts.batch_size.max(1);
         let mut after: Option<Vec<Value>> = None;
         loop {

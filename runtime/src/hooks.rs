@@ -6,14 +6,16 @@ use crate::value::Row;
 
 /// What the export engine asks the app while it streams rows.
 ///
-/// Rows are aligned with the exported columns of `plan.tables[table]`.
+/// Rows given to [`method`](Hooks::method) are aligned with the exported columns of
+/// `plan.tables[table]`; rows given to [`include`](Hooks::include) with its `policy_columns`.
 pub trait Hooks: Send + Sync {
     /// The value of `methods:` entry `method` for one row of table `table`.
     fn method(&self, table: usize, method: &str, row: &Row)
     -> Result<serde_json::Value, HookError>;
 
     /// Whether one record of relation `relation` (a node listed in `include_if_exportable`) may be
-    /// exported for the exporting user.
+    /// exported for the exporting user. `row` holds the table's
+    /// [`policy_columns`](crate::plan::Table::policy_columns), in that order.
     fn include(&self, relation: &str, table: usize, row: &Row) -> Result<bool, HookError>;
 }
 

@@ -16,7 +16,7 @@
 //!             Column { name: "name", ty: LogicalType::Text, nullable: false, role: Role::Data },
 //!         ],
 //!         needs_id_map: false, existing_match: &[], tokens: &[], upload: None, access_level: None,
-//!         user_unique: &[],
+//!         policy_columns: &[], user_unique: &[],
 //!     }],
 //!     root: Node {
 //!         name: "project", table: 0, cardinality: Cardinality::Root, link: Link::Root,
@@ -63,6 +63,12 @@ pub struct Table {
     pub upload: Option<Upload>,
     /// Column holding an access level that the import caps at the importer's own level.
     pub access_level: Option<&'static str>,
+    /// What the export policy of this table's conditional relations (`include_if_exportable`)
+    /// reads: `id`, then the `policy_columns` of the config, all exported. [`Hooks::include`]
+    /// receives rows of exactly these columns. Empty when no relation of the table is conditional.
+    ///
+    /// [`Hooks::include`]: crate::hooks::Hooks::include
+    pub policy_columns: &'static [&'static str],
     /// Unique indexes (their columns) that cover a [`Role::UserReference`] — memberships. Mapping
     /// users can make two rows collide (two members who both become the importer); the importer
     /// keeps the first and drops the others with a warning.

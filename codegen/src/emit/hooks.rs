@@ -95,9 +95,13 @@ pub fn hooks(plan: &PlanIr, models: &[String]) -> TokenStream {
     };
 
     let conds = conditionals(plan);
+    let policy_row = |t: usize| {
+        let m = names::type_ident(&models[t]);
+        quote!(self::policy::#m)
+    };
     let policy_fns = conds.iter().map(|c| {
         let f = names::ident(&c.func);
-        let m = model(c.table);
+        let m = policy_row(c.table);
         let doc = format!(
             " Whether one `{}` record may be exported for the exporting user (`include_if_exportable`).",
             c.name
@@ -150,10 +154,11 @@ pub fn hooks(plan: &PlanIr, models: &[String]) -> TokenStream {
         let t = proc_macro2::Literal::usize_unsuffixed(c.table);
         let name = &c.name;
         let f = names::ident(&c.func);
-        let decoded = decode(c.table);
+        let m = policy_row(c.table);
         quote! {
             (#t, #name) => {
-                let row = #decoded;
+                let row = #m::__from_row(row)
+                    .map_err(|e| #v1::HookError::new(table, ::std::string::ToString::to_string(&e)))?;
                 ::core::result::Result::Ok(ExportPolicy::#f(self.policy, &row))
             }
         }

@@ -5,6 +5,7 @@
 //! pub static PLAN: Plan               the runtime's contract, as a literal
 //! pub mod models                      one row struct per table (serde, sqlx::FromRow, TableRow)
 //! pub mod records                     nested archive records
+//! pub mod policy                      what each export policy reads (`policy_columns`)
 //! pub trait Methods / ExportPolicy    typed app callbacks (`methods`, `include_if_exportable`)
 //! pub fn hooks(&methods, &policy)     the runtime's `Hooks`, decoding rows for the typed traits
 //! ```
@@ -14,6 +15,7 @@ mod hooks;
 mod models;
 mod names;
 mod plan_literal;
+mod policy;
 mod records;
 
 use crate::plan::PlanIr;
@@ -28,6 +30,7 @@ pub fn emit(plan: &PlanIr) -> TokenStream {
     let plan_static = plan_literal::plan_static(plan);
     let models = models::models(plan, &model_names);
     let records = records::records(plan, &model_names);
+    let policy = policy::policy(plan, &model_names);
     let hooks = hooks::hooks(plan, &model_names);
     quote! {
         /// Archive format version (`format_version` in import_export.yml).
@@ -41,6 +44,8 @@ pub fn emit(plan: &PlanIr) -> TokenStream {
         #models
 
         #records
+
+        #policy
 
         #hooks
     }

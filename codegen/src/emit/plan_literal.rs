@@ -74,6 +74,7 @@ fn table(t: &TableIr) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let access = opt_str(&t.access_level);
+    let policy = strs(&t.policy_columns);
     let user_unique = t.user_unique.iter().map(|cols| strs(cols));
     quote! {
         Table {
@@ -84,6 +85,7 @@ fn table(t: &TableIr) -> TokenStream {
             tokens: #tokens,
             upload: #upload,
             access_level: #access,
+            policy_columns: #policy,
             user_unique: &[#(#user_unique),*],
         }
     }

@@ -199,6 +199,7 @@ impl Ctx<'_> {
                 tokens: tok.iter().map(|(t, _)| t.value.clone()).collect(),
                 upload: None,
                 access_level: None,
+                policy_columns: Vec::new(),
             };
             self.roles(&mut table, &models, &link_roles, &exc, &mention);
             out.insert(name.clone(), table);

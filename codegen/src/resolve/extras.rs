@@ -1,5 +1,5 @@
 //! The keys that decorate nodes and tables: `methods`, `export_reorders`, `include_if_exportable`,
-//! `preloads`, `existing_objects`, `uploads`, `access_levels`, `references`, `not_exported`,
+//! `policy_columns`, `preloads`, `existing_objects`, `uploads`, `access_levels`, `references`, `not_exported`,
 //! `guards`.
 
 use super::names::Models;
@@ -86,7 +86,8 @@ impl Ctx<'_> {
 
         self.methods(root, &models);
         self.reorders(root, &models);
-        self.conditionals(root, &models);
+        let conditional = self.conditionals(root, &models);
+        self.policy_columns(&conditional, tables, &models);
         self.preloads(root, &models);
 
         let existing = self.by_table(
@@ -378,8 +379,15 @@ impl Ctx<'_> {
         }
     }
 
-    fn conditionals(&mut self, root: &mut RNode, models: &Models) {
+    /// Marks the nodes of `include_if_exportable`; returns each marked node's table with the
+    /// entry that named it.
+    fn conditionals(
+        &mut self,
+        root: &mut RNode,
+        models: &Models,
+    ) -> Vec<(String, Spanned<String>)> {
         let config = self.config;
+        let mut marked = Vec::new();
         for list in &config.include_if_exportable {
             let Some(parent) = self.model(
                 &list.model,
@@ -397,8 +405,90 @@ impl Ctx<'_> {
                     kind: Kind::UnknownConditionalRelation,
                     section: "include_if_exportable",
                 };
-                self.children_named(root, &parent, q, &mut |n| n.conditional = true);
+                self.children_named(root, &parent, q, &mut |n| {
+                    n.conditional = true;
+                    marked.push((n.table.clone(), rel.clone()));
+                });
             }
+        }
+        marked
+    }
+
+    /// `policy_columns:` — what each conditional table's export policy reads: required for every
+    /// table of an `include_if_exportable` relation, exported, and nothing else.
+    fn policy_columns(
+        &mut self,
+        conditional: &[(String, Spanned<String>)],
+        tables: &mut BTreeMap<String, TableN>,
+        models: &Models,
+    ) {
+        let config = self.config;
+        let mut listed: Vec<String> = Vec::new();
+        for list in &config.policy_columns {
+            let Some(table) = self.model(
+                &list.model,
+                "policy_columns",
+                Kind::UnknownTable,
+                models,
+                true,
+            ) else {
+                continue;
+            };
+            listed.push(table.clone());
+            if !conditional.iter().any(|(t, _)| *t == table) {
+                self.error(
+                    Diagnostic::new(
+                        Kind::Conflict,
+                        format!("`policy_columns.{}`: no relation of `{table}` is listed in include_if_exportable", list.model.value),
+                    )
+                    .at(list.model.span, "no export policy reads these")
+                    .help("remove the entry, or list the relation under include_if_exportable"),
+                );
+                continue;
+            }
+            let Some(t) = tables.get_mut(&table) else {
+                continue;
+            };
+            let mut names = vec!["id".to_string()];
+            for c in &list.items {
+                if t.columns.iter().any(|x| x.name == c.value) {
+                    if !names.contains(&c.value) {
+                        names.push(c.value.clone());
+                    }
+                } else if self.has_column(&table, &c.value) {
+                    self.errors
+                        .push(not_exported(&table, c, "its export policy reads it"));
+                } else {
+                    self.unknown_column(
+                        Kind::UnknownColumn,
+                        c,
+                        &table,
+                        &format!("`policy_columns.{}`", list.model.value),
+                    );
+                }
+            }
+            t.policy_columns = names;
+        }
+        let mut reported: Vec<&str> = Vec::new();
+        for (table, rel) in conditional {
+            if listed.contains(table) || reported.contains(&table.as_str()) {
+                continue;
+            }
+            reported.push(table);
+            self.error(
+                Diagnostic::new(
+                    Kind::MissingKey,
+                    format!(
+                        "`include_if_exportable` lists `{}`, but `policy_columns` does not say which columns of `{table}` its policy reads",
+                        rel.value
+                    ),
+                )
+                .at(rel.span, "conditional relation")
+                .help(format!(
+                    "add `policy_columns: {{ {table}: [:column, …] }}` naming the columns the export policy of `{}` reads; the export's policy pass selects only these",
+                    rel.value
+                )),
+            );
         }
     }
 

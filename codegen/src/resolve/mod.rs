@@ -138,6 +138,7 @@ pub(crate) struct TableN {
     pub tokens: Vec<String>,
     pub upload: Option<UploadIr>,
     pub access_level: Option<String>,
+    pub policy_columns: Vec<String>,
 }
 
 pub(crate) struct Ctx<'a> {
@@ -463,6 +464,7 @@ impl Ctx<'_> {
                 tokens: t.tokens.clone(),
                 upload: t.upload.clone(),
                 access_level: t.access_level.clone(),
+                policy_columns: t.policy_columns.clone(),
                 user_unique,
                 span: t.span,
             });

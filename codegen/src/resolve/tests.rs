@@ -411,12 +411,18 @@ fn node_settings() {
     let spec = "projects: id\nissues: id project_id>projects relative_position:int? title\nlabels: id project_id>projects color";
     let yaml = format!(
         "{}methods:\n  label: [:text_color]\nexport_reorders:\n  project:\n    issues:\n      relative_position: {{ direction: desc }}\n      id: {{ direction: asc, nulls_position: nulls_first }}\n\
-         include_if_exportable:\n  project: [:issues]\npreloads:\n  project: [:labels]\n",
+         include_if_exportable:\n  project: [:issues]\npolicy_columns:\n  issues: [:title, :id, :title]\npreloads:\n  project: [:labels]\n",
         tree("    - :issues\n    - :labels\n")
     );
     let p = plan(&yaml, spec);
     let issues = node(&p, "issues");
     assert!(issues.conditional);
+    // `id` first, once; then the listed columns, each once.
+    assert_eq!(
+        p.table("issues").expect("i").1.policy_columns,
+        ["id", "title"]
+    );
+    assert!(p.table("labels").expect("l").1.policy_columns.is_empty());
     assert_eq!(
         issues.order,
         [
@@ -452,6 +458,44 @@ fn node_setting_errors() {
             Kind::UnknownConditionalRelation,
             Kind::UnknownPreload
         ]
+    );
+}
+
+#[test]
+fn policy_column_errors() {
+    let spec = "projects: id\nissues: id project_id>projects title secret\nsnippets: id project_id>projects\nlabels: id project_id>projects";
+    let yaml = |extra: &str| {
+        format!(
+            "{}excluded_attributes:\n  issues: [:secret]\ninclude_if_exportable:\n  project: [:issues, :snippets]\n{extra}",
+            tree("    - :issues\n    - :snippets\n    - :labels\n")
+        )
+    };
+    // Every conditional table says what its policy reads.
+    let (_, errors) = run(&yaml("policy_columns:\n  issues: [:title]\n"), spec);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].kind, Kind::MissingKey);
+    assert!(
+        errors[0].message.contains("`snippets`"),
+        "{}",
+        errors[0].message
+    );
+    assert!(
+        errors[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("policy_columns: { snippets:")),
+        "{:?}",
+        errors[0].help
+    );
+    // Unknown, unexported, and listed for a table no policy decides.
+    assert_eq!(
+        kinds(
+            &yaml(
+                "policy_columns:\n  issues: [:titel, :secret]\n  snippets: []\n  labels: [:id]\n"
+            ),
+            spec
+        ),
+        [Kind::UnknownColumn, Kind::ColumnNotExported, Kind::Conflict]
     );
 }
 
