@@ -428,35 +428,24 @@ impl Ctx<'_> {
         let member = format!("tree/{path}.ndjson");
         let mut out = writer.member(&member)?;
         let mut done = 0u64;
-        let mut cursor: Option<Vec<Value>> = None;
         self.progress(node.name, 0, Some(total));
-        let order_idx: Vec<usize> = node
-            .order
-            .iter()
-            .filter_map(|o| table.column(o.column).map(|(i, _)| i))
-            .collect();
         let page_size = self.opts.batch_size.max(1);
+        let query = Select {
+            table: table.name,
+            columns: &columns,
+            filter: link_filter_eq(node, root_id),
+            type_eq: link_type(node),
+            order: node.order,
+            after: None,
+            limit: None,
+        };
+        let mut scan = snap.scan(&query).await?;
         loop {
             if self.opts.cancel.is_cancelled() {
                 return Err(ExportError::Cancelled);
             }
-            let page = snap
-                .select(&Select {
-                    table: table.name,
-                    columns: &columns,
-                    filter: link_filter_eq(node, root_id),
-                    type_eq: link_type(node),
-                    order: node.order,
-                    after: cursor.as_deref(),
-                    limit: Some(page_size),
-                })
-                .await?;
+            let page = snap.next_page(&mut scan, &query, page_size).await?;
             let full = page.len() >= page_size;
-            if let Some(last) = page.last() {
-                let mut c: Vec<Value> = order_idx.iter().map(|&i| last[i].clone()).collect();
-                c.push(last[0].clone());
-                cursor = Some(c);
-            }
             let read = page.len() as u64;
             let mut records = self.records(node, &path, page, &mut out)?;
             self.load_children(snap, node, &path, &mut records, &mut out)
@@ -614,22 +603,21 @@ impl Ctx<'_> {
         let table = self.plan.table_of(node);
         let columns = policy_columns(table)?;
         let page_size = self.opts.batch_size.max(1);
-        let mut after: Option<Vec<Value>> = None;
+        let query = Select {
+            table: table.name,
+            columns: &columns,
+            filter: link_filter_eq(node, root_id),
+            type_eq: link_type(node),
+            order: &[],
+            after: None,
+            limit: None,
+        };
+        let mut scan = snap.scan(&query).await?;
         loop {
             if self.opts.cancel.is_cancelled() {
                 return Err(ExportError::Cancelled);
             }
-            let page = snap
-                .select(&Select {
-                    table: table.name,
-                    columns: &columns,
-                    filter: link_filter_eq(node, root_id),
-                    type_eq: link_type(node),
-                    order: &[],
-                    after: after.as_deref(),
-                    limit: Some(page_size),
-                })
-                .await?;
+            let page = snap.next_page(&mut scan, &query, page_size).await?;
             let full = page.len() >= page_size;
             for row in &page {
                 if !self.hooks.include(node.name, node.table, row)?
@@ -638,10 +626,6 @@ impl Ctx<'_> {
                     self.excluded[node.table].insert(id);
                 }
             }
-            after = page
-                .last()
-                .and_then(|r| r.first().cloned())
-                .map(|id| vec![id]);
             if !full {
                 return Ok(());
             }

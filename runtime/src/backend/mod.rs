@@ -284,7 +284,7 @@ impl Database {
             Pool::Postgres(p) => Tx::Postgres(postgres::begin_snapshot(p).await?),
             Pool::MySql(p) => Tx::MySql(mysql::begin_snapshot(p).await?),
         };
-        Ok(Snapshot { tx })
+        Ok(Snapshot { tx, scans: 0 })
     }
 
     /// Begin one write transaction for an import (SQLite: `BEGIN IMMEDIATE`). Dropping the
@@ -316,6 +316,18 @@ impl Database {
 #[derive(Debug)]
 pub struct Snapshot {
     tx: Tx,
+    /// Scans started so far (PostgreSQL names each one's cursor after it).
+    scans: u64,
+}
+
+/// One [`Select`] read in its order, a page at a time ([`Snapshot::scan`], [`Snapshot::next_page`]).
+#[derive(Debug)]
+pub struct Scan {
+    /// PostgreSQL: the open cursor.
+    cursor: Option<String>,
+    /// SQLite and MySQL: the keyset cursor after the last row read (order columns, then `id`).
+    after: Option<Vec<Value>>,
+    done: bool,
 }
 
 impl Snapshot {
@@ -335,10 +347,95 @@ impl Snapshot {
         self.tx.count(q).await
     }
 
+    /// Start reading every row of `q` (its `after` and `limit` are ignored) in its order; pages
+    /// come from [`Snapshot::next_page`], called with the same `q`, while other reads go on.
+    ///
+    /// PostgreSQL runs the query once, through a cursor of the snapshot's transaction: an order no
+    /// index serves (`relative_position`, say) is sorted once instead of once per page, which made
+    /// keyset paging quadratic. SQLite and MySQL page by keyset (`after` the last row read).
+    pub async fn scan(&mut self, q: &Select<'_>) -> Result<Scan, BackendError> {
+        let mut scan = Scan {
+            cursor: None,
+            after: None,
+            done: false,
+        };
+        if let Tx::Postgres(tx) = &mut self.tx {
+            self.scans += 1;
+            let name = format!("hoist_scan_{}", self.scans);
+            if postgres::declare_cursor(tx, &name, q).await? {
+                scan.cursor = Some(name);
+            } else {
+                scan.done = true;
+            }
+        }
+        Ok(scan)
+    }
+
+    /// The next at most `n` rows of `scan` (started over `q`); fewer than `n` means the scan is
+    /// done, and every later call returns no rows.
+    pub async fn next_page(
+        &mut self,
+        scan: &mut Scan,
+        q: &Select<'_>,
+        n: usize,
+    ) -> Result<Vec<Row>, BackendError> {
+        if scan.done {
+            return Ok(Vec::new());
+        }
+        let n = n.max(1);
+        let page = match (&mut self.tx, &scan.cursor) {
+            (Tx::Postgres(tx), Some(name)) => {
+                let page = postgres::fetch_cursor(tx, name, q, n).await?;
+                if page.len() < n {
+                    postgres::close_cursor(tx, name, q.table).await?;
+                }
+                page
+            }
+            _ => {
+                let page = self
+                    .tx
+                    .select(&Select {
+                        after: scan.after.as_deref(),
+                        limit: Some(n),
+                        ..*q
+                    })
+                    .await?;
+                if let Some(last) = page.last() {
+                    scan.after = Some(keyset_of(q, last)?);
+                }
+                page
+            }
+        };
+        scan.done = page.len() < n;
+        Ok(page)
+    }
+
     /// End the read transaction.
     pub async fn finish(self) -> Result<(), BackendError> {
         self.tx.commit().await
     }
+}
+
+/// The keyset cursor of `row` (read by `q`): its order columns' values, then its `id`.
+fn keyset_of(q: &Select<'_>, row: &Row) -> Result<Vec<Value>, BackendError> {
+    q.order
+        .iter()
+        .map(|o| o.column)
+        .chain(std::iter::once("id"))
+        .map(|name| {
+            q.columns
+                .iter()
+                .position(|(c, _)| *c == name)
+                .and_then(|i| row.get(i))
+                .cloned()
+                .ok_or_else(|| {
+                    BackendError::invalid(
+                        q.table,
+                        format!("a paged read must select its order column `{name}`"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// The one write transaction of an import. Dropped without [`ImportTx::commit`], it rolls back.

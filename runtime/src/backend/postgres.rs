@@ -25,9 +25,9 @@ use sqlx::types::Json;
 use sqlx::{Arguments, AssertSqlSafe, Postgres, Row as _, Transaction, TypeInfo, ValueRef};
 
 use super::error::{BackendError, DecodeFailure, redact_url};
-use super::exec::{Driver, probe};
+use super::exec::{Driver, decode_rows, probe};
 use super::sql::{self, Bind, Statement, quote_ident};
-use super::{Dialect, IdRanges, copy};
+use super::{Dialect, IdRanges, Select, copy};
 use crate::value::{LogicalType, Row, Value};
 
 /// COPY data is sent in messages of about this size. sqlx's write buffer grows to the largest
@@ -362,6 +362,72 @@ fn base_type(info: &PgTypeInfo) -> (String, bool) {
         PgTypeKind::Enum(_) => (info.name().to_owned(), true),
         _ => (info.name().to_ascii_uppercase(), false),
     }
+}
+
+/// `DECLARE name NO SCROLL CURSOR FOR <q>`: `q` without its keyset cursor and limit, run once and
+/// read later with [`fetch_cursor`]; an order no index serves is sorted once, not once per page.
+/// `false`: the answer is known to be empty and no cursor was opened.
+pub(crate) async fn declare_cursor(
+    conn: &mut PgConnection,
+    name: &str,
+    q: &Select<'_>,
+) -> Result<bool, BackendError> {
+    let whole = Select {
+        after: None,
+        limit: None,
+        ..*q
+    };
+    let Some(st) = sql::select(Dialect::Postgres, &whole)? else {
+        return Ok(false);
+    };
+    let err = |e| BackendError::query("declare a cursor over", q.table, e);
+    let args = arguments(&st.binds).map_err(err)?;
+    let text = format!(
+        "DECLARE {} NO SCROLL CURSOR FOR {}",
+        quote_ident(Dialect::Postgres, name),
+        st.sql
+    );
+    // Unnamed statements: every cursor has a name of its own, nothing to cache.
+    sqlx::query_with(AssertSqlSafe(text), args)
+        .persistent(false)
+        .execute(conn)
+        .await
+        .map_err(err)?;
+    Ok(true)
+}
+
+/// The next `n` rows of cursor `name`, declared over `q` by [`declare_cursor`].
+pub(crate) async fn fetch_cursor(
+    conn: &mut PgConnection,
+    name: &str,
+    q: &Select<'_>,
+    n: usize,
+) -> Result<Vec<Row>, BackendError> {
+    let text = format!(
+        "FETCH FORWARD {n} FROM {}",
+        quote_ident(Dialect::Postgres, name)
+    );
+    let rows = sqlx::query(AssertSqlSafe(text))
+        .persistent(false)
+        .fetch_all(conn)
+        .await
+        .map_err(|e| BackendError::query("fetch from a cursor over", q.table, e))?;
+    decode_rows::<Postgres>(&rows, q.table, q.columns)
+}
+
+/// `CLOSE name`.
+pub(crate) async fn close_cursor(
+    conn: &mut PgConnection,
+    name: &str,
+    table: &str,
+) -> Result<(), BackendError> {
+    let text = format!("CLOSE {}", quote_ident(Dialect::Postgres, name));
+    sqlx::query(AssertSqlSafe(text))
+        .persistent(false)
+        .execute(conn)
+        .await
+        .map_err(|e| BackendError::query("close a cursor over", table, e))?;
+    Ok(())
 }
 
 impl Driver for Postgres {
