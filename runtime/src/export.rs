@@ -15,7 +15,7 @@ use crate::archive::{
     AppInfo, ArchiveError, ArchiveWriter, ManifestParts, MemberWriter, RelationStats, RootInfo,
     WriterOptions,
 };
-use crate::backend::{BackendError, Database, Filter, Select, Snapshot};
+use crate::backend::{BackendError, Database, Filter, Scan, Select, Snapshot};
 use crate::hooks::{HookError, Hooks};
 use crate::idset::IdSet;
 use crate::plan::{Cardinality, Link, Node, Plan, Role, Table};
@@ -439,7 +439,7 @@ impl Ctx<'_> {
             after: None,
             limit: None,
         };
-        let mut scan = snap.scan(&query).await?;
+        let mut scan = Scan::default();
         loop {
             if self.opts.cancel.is_cancelled() {
                 return Err(ExportError::Cancelled);
@@ -612,7 +612,7 @@ impl Ctx<'_> {
             after: None,
             limit: None,
         };
-        let mut scan = snap.scan(&query).await?;
+        let mut scan = Scan::default();
         loop {
             if self.opts.cancel.is_cancelled() {
                 return Err(ExportError::Cancelled);

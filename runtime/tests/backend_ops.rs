@@ -4,7 +4,7 @@
 mod backend {
     use chrono::{DateTime, Utc};
     use hoist::backend::testing::{TestDb, TestDbKind};
-    use hoist::backend::{BackendError, Database, Dialect, Filter, Select};
+    use hoist::backend::{BackendError, Database, Dialect, Filter, Scan, Select};
     use hoist::plan::OrderBy;
     use hoist::value::{LogicalType, Row, Value};
 
@@ -563,13 +563,13 @@ mod backend {
         out
     }
 
-    /// Read `q` through [`Snapshot::scan`] in pages of `page` rows, twice at once (two scans open
+    /// Read `q` through [`Snapshot::next_page`] in pages of `page` rows, twice at once (two scans open
     /// side by side), with another read between pages; returns one scan's rows after checking that
     /// both agree and that a finished scan stays finished.
     async fn scan_all(db: &Database, q: &Select<'_>, page: usize) -> Vec<Row> {
         let mut snap = db.snapshot().await.expect("snapshot");
-        let mut first = snap.scan(q).await.expect("scan");
-        let mut second = snap.scan(q).await.expect("second scan");
+        let mut first = Scan::default();
+        let mut second = Scan::default();
         let (mut a, mut b): (Vec<Row>, Vec<Row>) = (Vec::new(), Vec::new());
         loop {
             let rows = snap.next_page(&mut first, q, page).await.expect("page");

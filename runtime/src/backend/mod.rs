@@ -320,8 +320,9 @@ pub struct Snapshot {
     scans: u64,
 }
 
-/// One [`Select`] read in its order, a page at a time ([`Snapshot::scan`], [`Snapshot::next_page`]).
-#[derive(Debug)]
+/// Where a paged read of one [`Select`] stands ([`Snapshot::next_page`]); start with
+/// `Scan::default()`.
+#[derive(Debug, Default)]
 pub struct Scan {
     /// PostgreSQL: the open cursor.
     cursor: Option<String>,
@@ -347,32 +348,14 @@ impl Snapshot {
         self.tx.count(q).await
     }
 
-    /// Start reading every row of `q` (its `after` and `limit` are ignored) in its order; pages
-    /// come from [`Snapshot::next_page`], called with the same `q`, while other reads go on.
+    /// The next at most `n` rows of `scan` over `q` (whose own `after` and `limit` are ignored), in
+    /// `q`'s order; fewer than `n` means the scan is done, and every later call returns no rows.
+    /// Other reads of the snapshot may run between pages; call with the same `q` every time.
     ///
-    /// PostgreSQL runs the query once, through a cursor of the snapshot's transaction: an order no
-    /// index serves (`relative_position`, say) is sorted once instead of once per page, which made
-    /// keyset paging quadratic. SQLite and MySQL page by keyset (`after` the last row read).
-    pub async fn scan(&mut self, q: &Select<'_>) -> Result<Scan, BackendError> {
-        let mut scan = Scan {
-            cursor: None,
-            after: None,
-            done: false,
-        };
-        if let Tx::Postgres(tx) = &mut self.tx {
-            self.scans += 1;
-            let name = format!("hoist_scan_{}", self.scans);
-            if postgres::declare_cursor(tx, &name, q).await? {
-                scan.cursor = Some(name);
-            } else {
-                scan.done = true;
-            }
-        }
-        Ok(scan)
-    }
-
-    /// The next at most `n` rows of `scan` (started over `q`); fewer than `n` means the scan is
-    /// done, and every later call returns no rows.
+    /// The first page is a keyset query. On PostgreSQL, a scan that needs more pages then reads
+    /// the rest through one cursor of the snapshot's transaction: an order no index serves
+    /// (`relative_position`, say) is sorted once instead of once per page, which made keyset
+    /// paging quadratic. SQLite and MySQL page by keyset throughout (`after` the last row read).
     pub async fn next_page(
         &mut self,
         scan: &mut Scan,
@@ -383,6 +366,19 @@ impl Snapshot {
             return Ok(Vec::new());
         }
         let n = n.max(1);
+        if let (Tx::Postgres(tx), None, Some(after)) = (&mut self.tx, &scan.cursor, &scan.after) {
+            self.scans += 1;
+            let name = format!("hoist_scan_{}", self.scans);
+            let rest = Select {
+                after: Some(after),
+                ..*q
+            };
+            if !postgres::declare_cursor(tx, &name, &rest).await? {
+                scan.done = true;
+                return Ok(Vec::new());
+            }
+            scan.cursor = Some(name);
+        }
         let page = match (&mut self.tx, &scan.cursor) {
             (Tx::Postgres(tx), Some(name)) => {
                 let page = postgres::fetch_cursor(tx, name, q, n).await?;

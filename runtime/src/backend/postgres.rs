@@ -364,19 +364,15 @@ fn base_type(info: &PgTypeInfo) -> (String, bool) {
     }
 }
 
-/// `DECLARE name NO SCROLL CURSOR FOR <q>`: `q` without its keyset cursor and limit, run once and
-/// read later with [`fetch_cursor`]; an order no index serves is sorted once, not once per page.
-/// `false`: the answer is known to be empty and no cursor was opened.
+/// `DECLARE name NO SCROLL CURSOR FOR <q>`: `q` (its keyset cursor kept, its limit dropped), run
+/// once and read later with [`fetch_cursor`]; an order no index serves is sorted once, not once per
+/// page. `false`: the answer is known to be empty and no cursor was opened.
 pub(crate) async fn declare_cursor(
     conn: &mut PgConnection,
     name: &str,
     q: &Select<'_>,
 ) -> Result<bool, BackendError> {
-    let whole = Select {
-        after: None,
-        limit: None,
-        ..*q
-    };
+    let whole = Select { limit: None, ..*q };
     let Some(st) = sql::select(Dialect::Postgres, &whole)? else {
         return Ok(false);
     };
