@@ -337,8 +337,8 @@ fn select_columns(
     Ok(table.columns.iter().map(|c| (c.name, c.ty)).collect())
 }
 
-/// What the policy pass selects: the table's policy columns (`id` first).
-fn policy_columns(table: &'static Table) -> Result<Vec<(&'static str, LogicalType)>, ExportError> {
+/// Positions of the table's policy columns (`id` first) among its exported columns.
+fn policy_indexes(table: &'static Table) -> Result<Vec<usize>, ExportError> {
     if table.policy_columns.first() != Some(&"id") {
         return Err(ExportError::Plan {
             table: table.name,
@@ -350,14 +350,11 @@ fn policy_columns(table: &'static Table) -> Result<Vec<(&'static str, LogicalTyp
         .policy_columns
         .iter()
         .map(|&name| {
-            table
-                .column(name)
-                .map(|(_, c)| (c.name, c.ty))
-                .ok_or(ExportError::Plan {
-                    table: table.name,
-                    column: name,
-                    problem: "a policy column is not exported",
-                })
+            table.column(name).map(|(i, _)| i).ok_or(ExportError::Plan {
+                table: table.name,
+                column: name,
+                problem: "a policy column is not exported",
+            })
         })
         .collect()
 }
@@ -475,9 +472,14 @@ impl Ctx<'_> {
         let plan = self.plan;
         let table = plan.table_of(node);
         let mut records = Vec::with_capacity(rows.len());
+        let policy = if node.conditional {
+            policy_indexes(table)?
+        } else {
+            Vec::new()
+        };
         for row in rows {
             let id = row.first().and_then(Value::as_i64);
-            if node.conditional && !self.include(node, table, &row)? {
+            if node.conditional && !self.include(node, &policy, &row)? {
                 if let Some(id) = id {
                     self.excluded[node.table].insert(id);
                 }
@@ -577,17 +579,12 @@ impl Ctx<'_> {
     }
 
     /// Whether the export policy lets `row` (a full row of a conditional node) out: the policy
-    /// sees the table's policy columns only.
-    fn include(&self, node: &Node, table: &'static Table, row: &Row) -> Result<bool, ExportError> {
-        let mut narrow = Vec::with_capacity(table.policy_columns.len());
-        for name in table.policy_columns {
-            let (i, _) = table.column(name).ok_or(ExportError::Plan {
-                table: table.name,
-                column: name,
-                problem: "a policy column is not exported",
-            })?;
-            narrow.push(row.get(i).cloned().unwrap_or(Value::Null));
-        }
+    /// sees the table's policy columns only (`policy`: their [`policy_indexes`]).
+    fn include(&self, node: &Node, policy: &[usize], row: &Row) -> Result<bool, ExportError> {
+        let narrow: Row = policy
+            .iter()
+            .map(|&i| row.get(i).cloned().unwrap_or(Value::Null))
+            .collect();
         Ok(self.hooks.include(node.name, node.table, &narrow)?)
     }
 
@@ -601,7 +598,10 @@ impl Ctx<'_> {
         root_id: i64,
     ) -> Result<(), ExportError> {
         let table = self.plan.table_of(node);
-        let columns = policy_columns(table)?;
+        let columns: Vec<(&'static str, LogicalType)> = policy_indexes(table)?
+            .into_iter()
+            .map(|i| (table.columns[i].name, table.columns[i].ty))
+            .collect();
         let page_size = self.opts.batch_size.max(1);
         let query = Select {
             table: table.name,

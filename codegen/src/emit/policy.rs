@@ -8,19 +8,14 @@ use crate::plan::PlanIr;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// Tables with a policy row, in plan order.
-pub fn policy_tables(plan: &PlanIr) -> impl Iterator<Item = usize> + '_ {
-    plan.tables
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| !t.policy_columns.is_empty())
-        .map(|(i, _)| i)
-}
-
 /// `pub mod policy { … }`, or nothing when no relation is conditional.
 pub fn policy(plan: &PlanIr, models: &[String]) -> TokenStream {
-    let items = policy_tables(plan).map(|index| {
-        let t = &plan.tables[index];
+    let with_policy = plan
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.policy_columns.is_empty());
+    let items = with_policy.map(|(index, t)| {
         let ident = names::type_ident(&models[index]);
         let table_name = &t.name;
         let all = fields(t);

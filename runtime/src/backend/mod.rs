@@ -326,7 +326,8 @@ pub struct Snapshot {
 pub struct Scan {
     /// PostgreSQL: the open cursor.
     cursor: Option<String>,
-    /// SQLite and MySQL: the keyset cursor after the last row read (order columns, then `id`).
+    /// The keyset cursor after the last row read by a keyset query (order columns, then `id`):
+    /// every page on SQLite and MySQL, the first page on PostgreSQL.
     after: Option<Vec<Value>>,
     done: bool,
 }
