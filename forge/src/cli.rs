@@ -154,6 +154,8 @@ pub struct ImportArgs {
     /// Rows buffered per write.
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// `forge inspect`.
@@ -161,6 +163,29 @@ pub struct ImportArgs {
 pub struct InspectArgs {
     /// The archive to describe.
     pub archive: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The archive limits a reading command applies.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LimitArgs {
+    /// Raise a limit that protects against hostile archives, for an archive you trust
+    /// (repeatable): max_total_bytes (default 32GiB), max_entries (1000000), max_line_bytes
+    /// (64MiB), max_manifest_bytes (128MiB). `forge export` prints what its archive needs.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    pub settings: Vec<hoist::archive::LimitSetting>,
+}
+
+impl LimitArgs {
+    /// The default limits with these settings applied.
+    pub fn limits(&self) -> hoist::archive::Limits {
+        let mut limits = hoist::archive::Limits::default();
+        for setting in &self.settings {
+            limits.set(*setting);
+        }
+        limits
+    }
 }
 
 /// `forge schema …`.

@@ -82,6 +82,30 @@ impl ForgeError {
             }
             source = cause.source();
         }
+        if let Some(hint) = self.limit_hint() {
+            line.push_str("; ");
+            line.push_str(&hint);
+        }
         line.replace('\n', " ")
+    }
+
+    /// For an archive refused by a limit: the `--limit` option that reads it anyway.
+    fn limit_hint(&self) -> Option<String> {
+        use hoist::archive::{ArchiveError, LimitSetting};
+        let ForgeError::Import(hoist::import::ImportError::Archive(error)) = self else {
+            return None;
+        };
+        match *error {
+            ArchiveError::ManifestExceedsLimit { limit, needed, .. } => Some(format!(
+                "if you trust it, rerun with `--limit {}`",
+                LimitSetting::at_least(limit, needed)
+            )),
+            ArchiveError::LimitExceeded { limit, max, .. } => Some(format!(
+                "if you trust it, rerun with `--limit {limit}=<more than {}>` \
+                 (`forge export` prints what its archives need)",
+                limit.show(max)
+            )),
+            _ => None,
+        }
     }
 }

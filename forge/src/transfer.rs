@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use hoist::archive::Limits;
 use hoist::backend::{Database, Dialect};
 use hoist::export::{ExportOptions, ExportSummary};
 use hoist::import::{Actor, ImportOptions, ImportSummary};
@@ -42,6 +43,8 @@ pub struct ImportRequest {
     pub name: Option<String>,
     pub uploads_dir: PathBuf,
     pub batch_size: Option<usize>,
+    /// What the archive may hold (raise them only for an archive you trust).
+    pub limits: Limits,
     pub progress: ProgressSink,
     pub cancel: CancellationToken,
     #[doc(hidden)]
@@ -58,6 +61,7 @@ impl ImportRequest {
             name: None,
             uploads_dir: uploads_dir.to_path_buf(),
             batch_size: None,
+            limits: Limits::default(),
             progress: ProgressSink::none(),
             cancel: CancellationToken::new(),
             fail_after_rows: None,
@@ -131,6 +135,7 @@ pub async fn import_archive(
     opts.cancel = req.cancel.clone();
     opts.progress = req.progress.clone();
     opts.fail_after_rows = req.fail_after_rows;
+    opts.limits = req.limits;
     if let Some(b) = req.batch_size {
         opts.batch_size = b;
     }

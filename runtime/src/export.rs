@@ -72,6 +72,9 @@ pub struct ExportSummary {
     /// archive: one the export policy hid (an event on a confidential issue, a link to it), or one
     /// outside the tenant. Without this, they would leak what they point at, or fail the import.
     pub withheld: BTreeMap<String, u64>,
+    /// The smallest archive [`Limits`](crate::archive::Limits) that admit the archive;
+    /// `needed.beyond(&Limits::default())` lists what an importer must raise, if anything.
+    pub needed: crate::archive::Limits,
 }
 
 /// Why an export failed. Nothing is left at the output path.
@@ -280,6 +283,7 @@ async fn export_in(
         rows,
         uploads: summary.manifest.uploads.files,
         withheld,
+        needed: summary.needed,
     })
 }
 

@@ -232,25 +232,70 @@ mod archive {
         insta::assert_snapshot!("duplicate", msg);
     }
 
+    /// The manifest of `members` with the upload of `data` listed as 100 bytes, as a bomb's
+    /// manifest would, so that its own total passes the limit.
+    fn understating(members: &[Raw], data: &[u8]) -> hoist::archive::Manifest {
+        let mut manifest = manifest_for(members);
+        let name = format!("uploads/{}", sha256_hex(data));
+        let mut info = manifest.members.get(&name).unwrap();
+        info.bytes = 100;
+        manifest.members.insert(name, info);
+        manifest.uploads.bytes -= data.len() as u64 - 100;
+        manifest
+    }
+
     #[test]
     fn oversize_entry() {
-        let big = vec![b'z'; 8192];
+        // The entry's header claims more than the whole archive may hold: refused from the
+        // header, before its data is read (the archive so far is far below the limit).
+        let big = vec![b'z'; 64 << 10];
         let mut members = tree_members();
         members.push(upload(&big));
         let limits = Limits {
-            max_entry_bytes: 4000,
+            max_total_bytes: 32 << 10,
             ..Limits::default()
         };
-        let (e, msg) = reject_with(&complete(members), &limits);
+        let manifest = understating(&members, &big);
+        let (e, msg) = reject_with(&with_manifest(&manifest, members), &limits);
         match &e {
             ArchiveError::LimitExceeded {
-                limit: LimitKind::EntryBytes,
-                max: 4000,
+                limit: LimitKind::TotalBytes,
+                max: 32768,
                 location: Location::Entry(entry),
             } => assert_eq!(*entry, format!("uploads/{}", sha256_hex(&big))),
             other => panic!("{other:?}"),
         }
         insta::assert_snapshot!("oversize_entry", msg);
+    }
+
+    #[test]
+    fn manifest_listing_more_than_the_total_limit() {
+        // Refused when the manifest is read, naming the exact size the archive needs.
+        let big = vec![b'z'; 8192];
+        let mut members = tree_members();
+        members.push(upload(&big));
+        let entries = complete(members);
+        let needed = tar_bytes(&entries).len() as u64;
+        let limits = Limits {
+            max_total_bytes: needed - 1,
+            ..Limits::default()
+        };
+        let (e, msg) = reject_with(&entries, &limits);
+        match &e {
+            ArchiveError::ManifestExceedsLimit {
+                limit: LimitKind::TotalBytes,
+                needed: found,
+                ..
+            } => assert_eq!(*found, needed),
+            other => panic!("{other:?}"),
+        }
+        insta::assert_snapshot!("manifest_exceeds_total", msg);
+        let limits = Limits {
+            max_total_bytes: needed,
+            ..Limits::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        verify(&write_archive(dir.path(), &entries), &limits).expect("exactly the total: read");
     }
 
     #[test]
@@ -351,7 +396,8 @@ mod archive {
         let mut members = tree_members();
         members.push(upload(&zeros));
         let dir = tempfile::tempdir().unwrap();
-        let path = write_archive(dir.path(), &complete(members));
+        let manifest = understating(&members, &zeros);
+        let path = write_archive(dir.path(), &with_manifest(&manifest, members));
         let compressed = std::fs::metadata(&path).unwrap().len();
         assert!(compressed < 1 << 20, "bomb is small: {compressed}");
         let limits = Limits {

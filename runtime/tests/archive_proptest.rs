@@ -16,7 +16,6 @@ mod archive {
         Limits {
             max_total_bytes: 1 << 20,
             max_entries: 64,
-            max_entry_bytes: 256 << 10,
             max_line_bytes: 64 << 10,
             max_manifest_bytes: 64 << 10,
         }

@@ -7,8 +7,8 @@ mod archive {
     use std::path::Path;
 
     use hoist::archive::{
-        AppInfo, ArchiveError, ArchiveReader, ArchiveWriter, Limits, ManifestParts, RelationStats,
-        RootInfo, WriterOptions,
+        AppInfo, ArchiveError, ArchiveReader, ArchiveWriter, LimitKind, LimitSetting, Limits,
+        ManifestParts, RelationStats, RootInfo, WriterOptions,
     };
     use serde_json::json;
 
@@ -54,6 +54,52 @@ mod archive {
                 .unwrap();
         }
         issues.finish().unwrap();
+    }
+
+    /// `needed` is exactly what a reader must admit: the archive reads with it, and lowering any
+    /// one of its limits by one refuses it.
+    #[test]
+    fn needed_limits_are_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("x.tar.gz");
+        let mut w = ArchiveWriter::create(&out, WriterOptions::new("project")).unwrap();
+        write_root(&mut w);
+        write_issues(&mut w, 30);
+        let name = w.relation_member_name("notes");
+        let mut notes = w.member(&name).unwrap();
+        notes
+            .write_record(&json!({"id": 1, "note": "x".repeat(5000)}))
+            .unwrap();
+        notes.write_record(&json!({"id": 2})).unwrap();
+        notes.finish().unwrap();
+        for i in 0..3u8 {
+            w.add_upload_bytes(&vec![i; 700 * usize::from(i)]).unwrap();
+        }
+        let summary = w.finish(parts("project")).unwrap();
+        let needed = summary.needed;
+        assert_eq!(needed.max_entries, 2 + 3 + 3);
+        assert_eq!(
+            needed.max_line_bytes,
+            5000 + r#"{"id":1,"note":""}"#.len() as u64
+        );
+        assert!(needed.beyond(&Limits::default()).is_empty());
+        ArchiveReader::verify(&out, &needed, 1, "project").expect("reads with exactly `needed`");
+        for kind in LimitKind::ALL {
+            let mut limits = needed;
+            limits.set(LimitSetting {
+                kind,
+                value: needed.get(kind) - 1,
+            });
+            let error = ArchiveReader::verify(&out, &limits, 1, "project").unwrap_err();
+            match error {
+                ArchiveError::LimitExceeded { limit, .. }
+                | ArchiveError::ManifestExceedsLimit { limit, .. } => assert_eq!(limit, kind),
+                other => panic!("{kind}: {other:?}"),
+            }
+            let settings = needed.beyond(&limits);
+            assert_eq!(settings.len(), 1, "{kind}");
+            assert!(settings[0].kind == kind && settings[0].value >= needed.get(kind));
+        }
     }
 
     #[test]

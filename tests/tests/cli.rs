@@ -96,6 +96,68 @@ async fn export_import_and_inspect_speak_json() {
         "no JSON progress on stderr: {stderr}"
     );
 
+    assert_eq!(
+        result.get("import_limits"),
+        Some(&Json::Array(vec![])),
+        "a small archive needs no limit raised"
+    );
+
+    // import refused by a limit: the error says which `--limit` reads the archive anyway
+    let before = State::capture(&t.target).await;
+    let limited = |setting: &str, path: &str| {
+        forge(&[
+            "import",
+            "--json",
+            "--database-url",
+            t.target.url(),
+            "--archive",
+            &archive.display().to_string(),
+            "--uploads-dir",
+            &t.target.uploads_dir().display().to_string(),
+            "--path",
+            path,
+            "--limit",
+            setting,
+        ])
+    };
+    // One byte short of the archive's tar stream: the manifest shows it, before any member is read.
+    let tar_bytes = std::io::copy(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap()),
+        &mut std::io::sink(),
+    )
+    .unwrap();
+    let line = assert_failed(
+        &limited(&format!("max_total_bytes={}", tar_bytes - 1), "limited"),
+        "forge import over max_total_bytes",
+    );
+    assert!(line.contains(&format!("({tar_bytes} bytes)")), "{line}");
+    let hint = line
+        .split("rerun with `--limit ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("the error names the option that reads it: {line}"));
+    assert!(hint.starts_with("max_total_bytes="), "{line}");
+    before.assert_unchanged(
+        &State::capture(&t.target).await,
+        |_| false,
+        "an import refused by a limit",
+    );
+    let usage = limited("max_entry_bytes=1GiB", "limited");
+    let stderr = String::from_utf8_lossy(&usage.stderr);
+    assert_eq!(usage.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("unknown limit `max_entry_bytes`"),
+        "{stderr}"
+    );
+    let result = json_result(
+        &limited(hint, "limited"),
+        "forge import with the limit the error named",
+    );
+    assert_eq!(
+        result.get("rows").and_then(Json::as_u64),
+        Some(t.rows_to_write())
+    );
+
     // import
     let before = State::capture(&t.target).await;
     let out = forge(&[

@@ -9,7 +9,9 @@ use crate::ForgeError;
 use crate::cli::{ExportArgs, default_uploads_dir};
 use crate::transfer::{ExportRequest, export_project};
 
-/// Run `forge export`. JSON: `{"project_id", "archive", "bytes", "rows", "uploads", "relations", "seconds"}`.
+/// Run `forge export`. JSON: `{"project_id", "archive", "bytes", "rows", "uploads", "relations",
+/// "withheld", "import_limits", "seconds"}`; `import_limits` lists the `--limit` options an import
+/// of this archive needs (empty when the defaults admit it).
 pub async fn run(args: &ExportArgs, json_output: bool) -> Result<Output, ForgeError> {
     let uploads_dir = args
         .uploads_dir
@@ -35,6 +37,18 @@ pub async fn run(args: &ExportArgs, json_output: bool) -> Result<Output, ForgeEr
         summary.archive.display(),
         summary.bytes
     );
+    let import_limits: Vec<String> = summary
+        .needed
+        .beyond(&hoist::archive::Limits::default())
+        .iter()
+        .map(|setting| format!("--limit {setting}"))
+        .collect();
+    if !import_limits.is_empty() {
+        human.push_str(&format!(
+            "\nthis archive is larger than the import's default limits: import it with {}",
+            import_limits.join(" ")
+        ));
+    }
     for (relation, n) in &summary.withheld {
         human.push_str(&format!(
             "\nwithheld {n} record(s) of {relation}: they point at records this export leaves out"
@@ -49,6 +63,7 @@ pub async fn run(args: &ExportArgs, json_output: bool) -> Result<Output, ForgeEr
             "uploads": summary.uploads,
             "relations": summary.relations,
             "withheld": summary.withheld,
+            "import_limits": import_limits,
             "seconds": seconds,
         }),
         human,

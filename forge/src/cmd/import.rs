@@ -20,6 +20,7 @@ pub async fn run(args: &ImportArgs, json_output: bool) -> Result<Output, ForgeEr
     req.path = args.path.clone();
     req.name = args.name.clone();
     req.batch_size = args.batch_size;
+    req.limits = args.limits.limits();
     req.progress = progress::sink(json_output);
     req.cancel = progress::cancel_on_ctrl_c();
     let db = super::connect(&args.db.database_url).await?;

@@ -10,12 +10,11 @@ use crate::cli::InspectArgs;
 /// when the archive does not verify.
 pub async fn run(args: &InspectArgs) -> Result<Output, ForgeError> {
     let path = args.archive.clone();
-    let inspection = tokio::task::spawn_blocking(move || {
-        hoist::archive::inspect(&path, &hoist::archive::Limits::default())
-    })
-    .await
-    .map_err(|e| ForgeError::Internal(e.to_string()))?
-    .map_err(hoist::import::ImportError::from)?;
+    let limits = args.limits.limits();
+    let inspection = tokio::task::spawn_blocking(move || hoist::archive::inspect(&path, &limits))
+        .await
+        .map_err(|e| ForgeError::Internal(e.to_string()))?
+        .map_err(hoist::import::ImportError::from)?;
     let members: Vec<_> = inspection
         .members
         .iter()

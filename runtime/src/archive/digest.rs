@@ -11,6 +11,9 @@ pub(crate) struct MemberDigest {
     bytes: u64,
     lines: u64,
     last: Option<u8>,
+    /// Length of the line being fed, so far.
+    line: u64,
+    longest_line: u64,
 }
 
 /// The final values of a [`MemberDigest`].
@@ -21,6 +24,8 @@ pub(crate) struct DigestResult {
     pub lines: u64,
     /// `true` if the content is empty or ends with `\n`.
     pub ends_with_newline: bool,
+    /// Length of the longest line, its newline excluded (an unterminated last line counts).
+    pub longest_line: u64,
 }
 
 impl MemberDigest {
@@ -30,7 +35,14 @@ impl MemberDigest {
         }
         self.sha.update(buf);
         self.bytes += buf.len() as u64;
-        self.lines += memchr::memchr_iter(b'\n', buf).count() as u64;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', buf) {
+            self.longest_line = self.longest_line.max(self.line + (end - start) as u64);
+            self.line = 0;
+            self.lines += 1;
+            start = end + 1;
+        }
+        self.line += (buf.len() - start) as u64;
         self.last = buf.last().copied();
     }
 
@@ -44,6 +56,7 @@ impl MemberDigest {
             bytes: self.bytes,
             lines: self.lines,
             ends_with_newline: self.last.is_none_or(|b| b == b'\n'),
+            longest_line: self.longest_line.max(self.line),
         }
     }
 }
@@ -100,7 +113,17 @@ mod tests {
         assert_eq!(r.bytes, 6);
         assert_eq!(r.lines, 2);
         assert!(r.ends_with_newline);
+        assert_eq!(r.longest_line, 2);
         assert_eq!(r.sha256, sha256_hex(b"{}\n{}\n"));
+        let mut d = MemberDigest::default();
+        for piece in [&b"ab"[..], b"c\nd", b"", b"efgh\n\nxyz"] {
+            d.update(piece);
+        }
+        let r = d.finish();
+        assert_eq!(
+            (r.lines, r.longest_line, r.ends_with_newline),
+            (3, 5, false)
+        );
         assert_eq!(
             sha256_hex(b""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

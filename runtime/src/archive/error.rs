@@ -117,7 +117,10 @@ pub enum ArchiveError {
         expected: String,
     },
     /// A limit of [`Limits`](super::Limits) was exceeded.
-    #[error("archive limit {limit} ({max}) exceeded in {location}")]
+    #[error(
+        "archive limit {limit} = {} exceeded in {location}; raise it only for an archive you trust",
+        limit.show(*max)
+    )]
     LimitExceeded {
         /// Which limit.
         limit: LimitKind,
@@ -125,6 +128,22 @@ pub enum ArchiveError {
         max: u64,
         /// Where it was exceeded.
         location: Location,
+    },
+    /// The manifest lists members that together exceed a limit of [`Limits`](super::Limits):
+    /// refused as soon as the manifest is read, before any member is decompressed.
+    #[error(
+        "archive's manifest lists members that need {limit} of at least {}, above the limit of \
+         {}; raise it only for an archive you trust",
+        limit.show(*needed),
+        limit.show(*max)
+    )]
+    ManifestExceedsLimit {
+        /// Which limit.
+        limit: LimitKind,
+        /// Its configured value.
+        max: u64,
+        /// What the manifest's member list needs.
+        needed: u64,
     },
     /// Bytes follow the gzip stream, or non-zero bytes follow the tar end-of-archive marker.
     #[error("archive `{}` has trailing data {after}", path.display())]

@@ -102,6 +102,19 @@ fn invalid(reason: String) -> ArchiveError {
 }
 
 impl Manifest {
+    /// Size of the tar stream of an archive with this manifest, `manifest_bytes` long: every
+    /// entry's header block and padded data (VERSION, the manifest, each listed member) and the
+    /// two zero blocks that end it. Exact for the archives hoist writes.
+    pub fn tar_bytes(&self, manifest_bytes: u64) -> u64 {
+        const BLOCK: u64 = 512;
+        let entry = |size: u64| BLOCK.saturating_add(size.div_ceil(BLOCK).saturating_mul(BLOCK));
+        let version = format!("{}\n", self.format_version).len() as u64;
+        self.members.iter().fold(
+            entry(version) + entry(manifest_bytes) + 2 * BLOCK,
+            |total, (_, info)| total.saturating_add(entry(info.bytes)),
+        )
+    }
+
     /// Checks the manifest's internal consistency for root relation `root` (the member list
     /// against the expected names, upload totals, top-level relation counts against line
     /// counts). Called by the writer before writing and by the reader right after parsing.

@@ -1,7 +1,9 @@
 //! The manifest's member list, held compactly: an archive can list hundreds of thousands of
 //! uploads, and each `uploads/<sha256>` entry is fully described by its digest and size, so it is
 //! kept as 40 bytes instead of two 64-character strings in a map node (about 250 bytes). The JSON
-//! form is unchanged: one map from member name to [`MemberInfo`], in name order.
+//! form is one map from member name to [`MemberInfo`], in name order, where an upload entry leaves
+//! out the `sha256` its name already states (`"uploads/<sha256>": {"bytes": 12}`): that halves the
+//! manifest of an archive with many uploads. Entries that spell it out are read as well.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -218,9 +220,46 @@ impl Builder {
     }
 }
 
+/// A member's entry as written: `sha256` is left out where the name states it.
+#[derive(Serialize, Deserialize)]
+struct WireInfo<'a> {
+    bytes: u64,
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    sha256: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lines: Option<u64>,
+}
+
 impl Serialize for Members {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.iter())
+        let named = self.named.iter().map(|(name, info)| {
+            let wire = WireInfo {
+                bytes: info.bytes,
+                sha256: Some(Cow::Borrowed(info.sha256.as_str())),
+                lines: info.lines,
+            };
+            (Cow::Borrowed(name.as_str()), wire)
+        });
+        let uploads = self.uploads.iter().map(|(digest, bytes)| {
+            let wire = WireInfo {
+                bytes: *bytes,
+                sha256: None,
+                lines: None,
+            };
+            (
+                Cow::<str>::Owned(names::upload_member(&digest.to_string())),
+                wire,
+            )
+        });
+        // Both lists are in name order; merged, the map is too.
+        let mut named = named.peekable();
+        let mut uploads = uploads.peekable();
+        let merged = std::iter::from_fn(|| match (named.peek(), uploads.peek()) {
+            (Some((a, _)), Some((b, _))) if a.as_ref() < b.as_ref() => named.next(),
+            (Some(_), None) => named.next(),
+            _ => uploads.next(),
+        });
+        serializer.collect_map(merged)
     }
 }
 
@@ -241,7 +280,22 @@ impl<'de> Visitor<'de> for MembersVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
         let mut builder = Builder::default();
-        while let Some((name, info)) = map.next_entry::<Cow<'de, str>, MemberInfo>()? {
+        while let Some((name, wire)) = map.next_entry::<Cow<'de, str>, WireInfo<'de>>()? {
+            let sha256 = match (wire.sha256, UploadDigest::of_member(&name)) {
+                (Some(sha256), _) => sha256.into_owned(),
+                (None, Some(digest)) if wire.lines.is_none() => digest.to_string(),
+                (None, _) => {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "member `{}`: missing field `sha256`",
+                        names::display_name(name.as_bytes())
+                    )));
+                }
+            };
+            let info = MemberInfo {
+                bytes: wire.bytes,
+                sha256,
+                lines: wire.lines,
+            };
             builder.add(name, info);
         }
         Ok(builder.finish())
@@ -270,9 +324,22 @@ mod tests {
         for (name, info) in entries {
             inserted.insert(name.clone(), info.clone());
         }
-        let json = serde_json::to_string(&map).unwrap();
-        let parsed: Members = serde_json::from_str(&json).unwrap();
-        for members in [&collected, &inserted, &parsed] {
+        // Written without the sha256 an upload's name states; read with or without it.
+        let spelled_out = serde_json::to_string(&map).unwrap();
+        let written: serde_json::Map<String, serde_json::Value> = map
+            .iter()
+            .map(|(name, info)| {
+                let mut value = serde_json::to_value(info).unwrap();
+                if canonical_upload(name, info).is_some() {
+                    value.as_object_mut().unwrap().remove("sha256");
+                }
+                (name.clone(), value)
+            })
+            .collect();
+        let json = serde_json::to_string(&written).unwrap();
+        let parsed: Members = serde_json::from_str(&spelled_out).unwrap();
+        let reparsed: Members = serde_json::from_str(&json).unwrap();
+        for members in [&collected, &inserted, &parsed, &reparsed] {
             assert_eq!(members.len(), map.len());
             assert_eq!(serde_json::to_string(members).unwrap(), json);
             let listed: Vec<(String, MemberInfo)> =
@@ -287,6 +354,7 @@ mod tests {
         }
         assert_eq!(collected, inserted);
         assert_eq!(collected, parsed);
+        assert_eq!(collected, reparsed);
         let mut removed = collected.clone();
         for (name, info) in &map {
             assert_eq!(removed.remove(name).as_ref(), Some(info));
@@ -324,6 +392,28 @@ mod tests {
         let members: Members = entries.into_iter().collect();
         assert_eq!(members.uploads.len(), 2);
         assert_eq!(members.named.len(), 6);
+    }
+
+    #[test]
+    fn only_an_upload_entry_may_leave_out_its_sha256() {
+        let sha = hex(0xaa);
+        let json = format!(r#"{{"uploads/{sha}": {{"bytes": 5}}}}"#);
+        let members: Members = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            members.get(&format!("uploads/{sha}")),
+            Some(info(5, &sha, None))
+        );
+        for json in [
+            r#"{"tree/project.json": {"bytes": 5}}"#.to_owned(),
+            format!(r#"{{"uploads/{sha}": {{"bytes": 5, "lines": 1}}}}"#),
+            r#"{"uploads/xyz": {"bytes": 5}}"#.to_owned(),
+        ] {
+            let error = serde_json::from_str::<Members>(&json).unwrap_err();
+            assert!(
+                error.to_string().contains("missing field `sha256`"),
+                "{json}: {error}"
+            );
+        }
     }
 
     proptest! {

@@ -28,7 +28,7 @@ mod writer;
 
 pub use error::{ArchiveError, Location};
 pub use json::RecordWatch;
-pub use limits::{LimitKind, Limits};
+pub use limits::{LimitKind, LimitSetting, LimitSettingError, Limits};
 pub use manifest::{
     AppInfo, Manifest, ManifestParts, MemberInfo, RelationStats, RootInfo, UploadStats,
 };

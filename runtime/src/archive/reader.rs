@@ -775,20 +775,15 @@ impl<'a> Scanner<'a> {
                     line: 1,
                 },
             ),
-            _ => (LimitKind::EntryBytes, self.limits.max_entry_bytes, entry()),
+            // The total cap covers the entry's data; checking the header's claim first refuses
+            // an entry that could never fit before any of it is decompressed.
+            _ => (LimitKind::TotalBytes, self.limits.max_total_bytes, entry()),
         };
         if declared > max {
             return Err(ArchiveError::LimitExceeded {
                 limit,
                 max,
                 location,
-            });
-        }
-        if declared > self.limits.max_entry_bytes {
-            return Err(ArchiveError::LimitExceeded {
-                limit: LimitKind::EntryBytes,
-                max: self.limits.max_entry_bytes,
-                location: entry(),
             });
         }
         Ok(())
@@ -906,6 +901,14 @@ impl<'a> Scanner<'a> {
         };
         if let Cow::Owned(parsed) = &manifest {
             parsed.validate(&root, self.limits)?;
+            let needed = parsed.tar_bytes(digest.bytes);
+            if needed > self.limits.max_total_bytes {
+                return Err(ArchiveError::ManifestExceedsLimit {
+                    limit: LimitKind::TotalBytes,
+                    max: self.limits.max_total_bytes,
+                    needed,
+                });
+            }
         }
         self.record_seen(MANIFEST_MEMBER, &digest, false);
         self.root = Some(root);

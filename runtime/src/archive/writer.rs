@@ -67,6 +67,9 @@ pub struct ArchiveSummary {
     pub bytes: u64,
     /// The manifest written into it.
     pub manifest: Manifest,
+    /// The smallest [`Limits`] a reader needs to accept this archive: its tar size, its entry
+    /// count, its longest line (or root record) and its manifest's size.
+    pub needed: Limits,
 }
 
 struct SpooledMember {
@@ -76,6 +79,8 @@ struct SpooledMember {
     piece: u64,
     path: PathBuf,
     info: MemberInfo,
+    /// Its longest line, newline excluded.
+    longest_line: u64,
 }
 
 struct SpooledUpload {
@@ -345,15 +350,7 @@ impl ArchiveWriter {
             }
         })?;
         manifest_json.push(b'\n');
-        let default_limit = Limits::default().max_manifest_bytes;
-        if manifest_json.len() as u64 > default_limit {
-            tracing::warn!(
-                bytes = manifest_json.len(),
-                default_limit,
-                "manifest.json exceeds the default import limit max_manifest_bytes; \
-                 importers must raise it"
-            );
-        }
+        let needed = self.needed(&manifest, manifest_json.len() as u64);
         let mtime = chrono::DateTime::parse_from_rfc3339(&manifest.created_at)
             .map(|t| t.timestamp().max(0) as u64)
             .unwrap_or(0);
@@ -405,11 +402,39 @@ impl ArchiveWriter {
             uploads = manifest.uploads.files,
             "archive written"
         );
-        Ok(ArchiveSummary {
+        let summary = ArchiveSummary {
             path: self.output.clone(),
             bytes,
             manifest,
-        })
+            needed,
+        };
+        let beyond = summary.needed.beyond(&Limits::default());
+        if !beyond.is_empty() {
+            let settings: Vec<String> = beyond.iter().map(ToString::to_string).collect();
+            tracing::warn!(
+                output = %self.output.display(),
+                "reading this archive needs limits above the defaults: {}",
+                settings.join(" ")
+            );
+        }
+        Ok(summary)
+    }
+
+    /// What a reader must admit to read the archive [`write_archive`](Self::write_archive)
+    /// writes with this manifest.
+    fn needed(&self, manifest: &Manifest, manifest_bytes: u64) -> Limits {
+        let longest_line = self.members.iter().fold(0, |longest, member| {
+            longest.max(match member.kind {
+                MemberKind::RootRecord => member.info.bytes,
+                _ => member.longest_line,
+            })
+        });
+        Limits {
+            max_total_bytes: manifest.tar_bytes(manifest_bytes),
+            max_entries: manifest.members.len() as u64 + 2,
+            max_line_bytes: longest_line,
+            max_manifest_bytes: manifest_bytes,
+        }
     }
 
     fn build_manifest(&self, parts: ManifestParts) -> Result<Manifest, ArchiveError> {
@@ -757,6 +782,7 @@ impl MemberWriter<'_> {
             piece: self.piece,
             path: self.path.clone(),
             info: info.clone(),
+            longest_line: digest.longest_line,
         });
         self.finished = true;
         Ok(info)
