@@ -104,22 +104,25 @@ async fn export_import_and_inspect_speak_json() {
 
     // import refused by a limit: the error says which `--limit` reads the archive anyway
     let before = State::capture(&t.target).await;
-    let limited = |setting: &str, path: &str| {
-        forge(&[
+    let import = |archive: &std::path::Path, path: &str, extra: &[&str]| {
+        let archive = archive.display().to_string();
+        let uploads = t.target.uploads_dir().display().to_string();
+        let mut args = vec![
             "import",
             "--json",
             "--database-url",
             t.target.url(),
             "--archive",
-            &archive.display().to_string(),
+            &archive,
             "--uploads-dir",
-            &t.target.uploads_dir().display().to_string(),
+            &uploads,
             "--path",
             path,
-            "--limit",
-            setting,
-        ])
+        ];
+        args.extend_from_slice(extra);
+        forge(&args)
     };
+    let limited = |setting: &str| import(&archive, "limited", &["--limit", setting]);
     // One byte short of the archive's tar stream: the manifest shows it, before any member is read.
     let tar_bytes = std::io::copy(
         &mut flate2::read::GzDecoder::new(std::fs::File::open(&archive).unwrap()),
@@ -127,7 +130,7 @@ async fn export_import_and_inspect_speak_json() {
     )
     .unwrap();
     let line = assert_failed(
-        &limited(&format!("max_total_bytes={}", tar_bytes - 1), "limited"),
+        &limited(&format!("max_total_bytes={}", tar_bytes - 1)),
         "forge import over max_total_bytes",
     );
     assert!(line.contains(&format!("({tar_bytes} bytes)")), "{line}");
@@ -142,7 +145,7 @@ async fn export_import_and_inspect_speak_json() {
         |_| false,
         "an import refused by a limit",
     );
-    let usage = limited("max_entry_bytes=1GiB", "limited");
+    let usage = limited("max_entry_bytes=1GiB");
     let stderr = String::from_utf8_lossy(&usage.stderr);
     assert_eq!(usage.status.code(), Some(1), "{stderr}");
     assert!(
@@ -150,7 +153,7 @@ async fn export_import_and_inspect_speak_json() {
         "{stderr}"
     );
     let result = json_result(
-        &limited(hint, "limited"),
+        &limited(hint),
         "forge import with the limit the error named",
     );
     assert_eq!(
@@ -160,18 +163,7 @@ async fn export_import_and_inspect_speak_json() {
 
     // import
     let before = State::capture(&t.target).await;
-    let out = forge(&[
-        "import",
-        "--json",
-        "--database-url",
-        t.target.url(),
-        "--archive",
-        &archive.display().to_string(),
-        "--uploads-dir",
-        &t.target.uploads_dir().display().to_string(),
-        "--path",
-        "imported-by-the-cli",
-    ]);
+    let out = import(&archive, "imported-by-the-cli", &[]);
     let result = json_result(&out, "forge import");
     let project_id = result
         .get("project_id")
@@ -219,18 +211,7 @@ async fn export_import_and_inspect_speak_json() {
 
     // import of the tampered archive: exit 1, nothing written
     let before = State::capture(&t.target).await;
-    let out = forge(&[
-        "import",
-        "--json",
-        "--database-url",
-        t.target.url(),
-        "--archive",
-        &tampered.display().to_string(),
-        "--uploads-dir",
-        &t.target.uploads_dir().display().to_string(),
-        "--path",
-        "tampered",
-    ]);
+    let out = import(&tampered, "tampered", &[]);
     assert_failed(&out, "forge import of a tampered archive");
     before.assert_unchanged(
         &State::capture(&t.target).await,

@@ -97,6 +97,14 @@ pub struct ManifestParts {
     pub created_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// tar's block size: every header is one block, and data is padded to whole blocks.
+pub(super) const BLOCK: u64 = 512;
+
+/// `size` bytes of entry data padded to whole tar blocks.
+pub(super) fn padded(size: u64) -> u64 {
+    size.div_ceil(BLOCK).saturating_mul(BLOCK)
+}
+
 fn invalid(reason: String) -> ArchiveError {
     ArchiveError::ManifestInvalid { reason }
 }
@@ -106,8 +114,7 @@ impl Manifest {
     /// entry's header block and padded data (VERSION, the manifest, each listed member) and the
     /// two zero blocks that end it. Exact for the archives hoist writes.
     pub fn tar_bytes(&self, manifest_bytes: u64) -> u64 {
-        const BLOCK: u64 = 512;
-        let entry = |size: u64| BLOCK.saturating_add(size.div_ceil(BLOCK).saturating_mul(BLOCK));
+        let entry = |size: u64| BLOCK.saturating_add(padded(size));
         let version = format!("{}\n", self.format_version).len() as u64;
         self.members.iter().fold(
             entry(version) + entry(manifest_bytes) + 2 * BLOCK,

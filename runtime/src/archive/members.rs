@@ -2,8 +2,9 @@
 //! uploads, and each `uploads/<sha256>` entry is fully described by its digest and size, so it is
 //! kept as 40 bytes instead of two 64-character strings in a map node (about 250 bytes). The JSON
 //! form is one map from member name to [`MemberInfo`], in name order, where an upload entry leaves
-//! out the `sha256` its name already states (`"uploads/<sha256>": {"bytes": 12}`): that halves the
-//! manifest of an archive with many uploads. Entries that spell it out are read as well.
+//! out the `sha256` its name already states (`"uploads/<sha256>": {"bytes": 12}`): such an entry takes 90
+//! bytes of compact JSON instead of 166 (for a five-digit size). Entries that spell it out are read
+//! as well.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -232,34 +233,15 @@ struct WireInfo<'a> {
 
 impl Serialize for Members {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let named = self.named.iter().map(|(name, info)| {
+        serializer.collect_map(self.iter().map(|(name, info)| {
+            let spelled_out = canonical_upload(&name, &info).is_none();
             let wire = WireInfo {
                 bytes: info.bytes,
-                sha256: Some(Cow::Borrowed(info.sha256.as_str())),
+                sha256: spelled_out.then_some(Cow::Owned(info.sha256)),
                 lines: info.lines,
             };
-            (Cow::Borrowed(name.as_str()), wire)
-        });
-        let uploads = self.uploads.iter().map(|(digest, bytes)| {
-            let wire = WireInfo {
-                bytes: *bytes,
-                sha256: None,
-                lines: None,
-            };
-            (
-                Cow::<str>::Owned(names::upload_member(&digest.to_string())),
-                wire,
-            )
-        });
-        // Both lists are in name order; merged, the map is too.
-        let mut named = named.peekable();
-        let mut uploads = uploads.peekable();
-        let merged = std::iter::from_fn(|| match (named.peek(), uploads.peek()) {
-            (Some((a, _)), Some((b, _))) if a.as_ref() < b.as_ref() => named.next(),
-            (Some(_), None) => named.next(),
-            _ => uploads.next(),
-        });
-        serializer.collect_map(merged)
+            (name, wire)
+        }))
     }
 }
 

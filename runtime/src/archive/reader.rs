@@ -42,7 +42,7 @@ use super::digest::{DigestReader, DigestResult};
 use super::error::{ArchiveError, Location};
 use super::json::{self, RecordWatch};
 use super::limits::{LimitKind, Limits};
-use super::manifest::{Manifest, MemberInfo};
+use super::manifest::{BLOCK, Manifest, MemberInfo, padded};
 use super::names::{
     self, MANIFEST_MEMBER, MemberKind, NameProblem, USERS_MEMBER, UploadDigest, VERSION_MEMBER,
 };
@@ -50,7 +50,6 @@ use super::names::{
 const READ_BUFFER: usize = 64 * 1024;
 /// `VERSION` holds at most this many bytes (ten digits and a newline, with room to spare).
 const MAX_VERSION_BYTES: u64 = 16;
-const BLOCK: u64 = 512;
 
 /// Receives the content of a verified archive, in archive order, during
 /// [`VerifiedArchive::stream`].
@@ -606,9 +605,7 @@ impl<'a> Scanner<'a> {
             phase = self.advance(phase, &kind, name)?;
             let declared = entry.size();
             self.check_declared_size(name, &kind, declared)?;
-            data_end = entry
-                .raw_file_position()
-                .saturating_add(declared.div_ceil(BLOCK).saturating_mul(BLOCK));
+            data_end = entry.raw_file_position().saturating_add(padded(declared));
             let listed = self.listed(name, &kind)?;
             let mut entry = entry;
             match kind {

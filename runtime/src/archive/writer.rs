@@ -27,13 +27,10 @@ use super::digest::{DigestReader, MemberDigest, sha256_hex};
 use super::error::ArchiveError;
 use super::json::{self, RecordError};
 use super::limits::Limits;
-use super::manifest::{Manifest, ManifestParts, MemberInfo, RelationStats, UploadStats};
+use super::manifest::{BLOCK, Manifest, ManifestParts, MemberInfo, RelationStats, UploadStats};
 use super::names::{
     self, MANIFEST_MEMBER, MemberKind, USERS_MEMBER, VERSION_MEMBER, is_valid_relation_name,
 };
-
-/// tar's block size.
-const BLOCK: u64 = 512;
 
 /// Options of [`ArchiveWriter::create`].
 #[derive(Debug, Clone, PartialEq, Eq)]
