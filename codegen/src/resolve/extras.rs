@@ -110,11 +110,15 @@ impl Ctx<'_> {
             }
         }
 
+        let mut upload_columns = BTreeMap::new();
         for u in &config.uploads {
             let Some(table) = self.model(&u.model, "uploads", Kind::UnknownTable, &models, true)
             else {
                 continue;
             };
+            if self.second_column(&mut upload_columns, "uploads", &table, &u.path_column) {
+                continue;
+            }
             if !self.has_column(&table, &u.path_column.value) {
                 self.unknown_column(
                     Kind::UnknownColumn,
@@ -140,12 +144,16 @@ impl Ctx<'_> {
             }
         }
 
+        let mut level_columns = BTreeMap::new();
         for a in &config.access_levels {
             let Some(table) =
                 self.model(&a.model, "access_levels", Kind::UnknownTable, &models, true)
             else {
                 continue;
             };
+            if self.second_column(&mut level_columns, "access_levels", &table, &a.column) {
+                continue;
+            }
             let Some(col) = self
                 .schema
                 .table(&table)
@@ -223,6 +231,42 @@ impl Ctx<'_> {
                         &format!("`guards.sensitive_safelist.{}`", list.model.value),
                     );
                 }
+            }
+        }
+    }
+
+    /// Whether `column` is a second, different column for `table` in `section` (whose entries name
+    /// one column per table): reported, and the entry is skipped. `seen` holds the first column
+    /// named per table.
+    fn second_column(
+        &mut self,
+        seen: &mut BTreeMap<String, Spanned<String>>,
+        section: &str,
+        table: &str,
+        column: &Spanned<String>,
+    ) -> bool {
+        match seen.get(table) {
+            Some(first) if first.value != column.value => {
+                self.error(
+                    Diagnostic::new(
+                        Kind::Conflict,
+                        format!(
+                            "`{section}` names two columns of `{table}`: `{}` and `{}`",
+                            first.value, column.value
+                        ),
+                    )
+                    .at(column.span, "second column")
+                    .context(first.span, "first column")
+                    .help(format!(
+                        "a table has one column in `{section}`; keep the entry that names the right one"
+                    )),
+                );
+                true
+            }
+            Some(_) => false,
+            None => {
+                seen.insert(table.to_string(), column.clone());
+                false
             }
         }
     }
@@ -449,7 +493,11 @@ impl Ctx<'_> {
             let Some(t) = tables.get_mut(&table) else {
                 continue;
             };
-            let mut names = vec!["id".to_string()];
+            // Two entries that name the same table (`issue` and `issues`) add up.
+            let mut names = std::mem::take(&mut t.policy_columns);
+            if names.is_empty() {
+                names.push("id".to_string());
+            }
             for c in &list.items {
                 if t.columns.iter().any(|x| x.name == c.value) {
                     if !names.contains(&c.value) {

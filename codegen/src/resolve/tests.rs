@@ -530,6 +530,50 @@ fn table_settings() {
 }
 
 #[test]
+fn a_table_named_by_two_entries() {
+    let spec = "projects: id\nissues: id project_id>projects title body\n\
+                uploads: id project_id>projects path alt\n\
+                members: id project_id>projects access_level:int guest_level:int";
+    let yaml = |extra: &str| {
+        format!(
+            "{}include_if_exportable:\n  project: [:issues]\npolicy_columns:\n  issue: [:title]\n  issues: [:body, :title]\n{extra}",
+            tree("    - :issues\n    - :uploads\n    - :members\n")
+        )
+    };
+    // policy_columns add up, as existing_objects and methods do.
+    let same = "uploads:\n  upload: { path_column: path }\n  uploads: { path_column: path }\n\
+                access_levels:\n  member: access_level\n  members: access_level\n";
+    let p = plan(&yaml(same), spec);
+    assert_eq!(
+        p.table("issues").expect("i").1.policy_columns,
+        ["id", "title", "body"]
+    );
+    // One column per table for uploads and access_levels: a second, different one is an error
+    // that points at both.
+    let different = "uploads:\n  upload: { path_column: path }\n  uploads: { path_column: alt }\n\
+                     access_levels:\n  member: access_level\n  members: guest_level\n";
+    let (plan, errors) = run(&yaml(different), spec);
+    assert!(plan.is_none());
+    let found: Vec<_> = errors
+        .iter()
+        .map(|e| (e.kind, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                Kind::Conflict,
+                "`uploads` names two columns of `uploads`: `path` and `alt`"
+            ),
+            (
+                Kind::Conflict,
+                "`access_levels` names two columns of `members`: `access_level` and `guest_level`"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn polymorphic_declaration_errors() {
     let spec = "projects: id\nnotes: id project_id>projects noteable_type noteable_id";
     let yaml = format!(
