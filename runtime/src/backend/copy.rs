@@ -117,10 +117,11 @@ mod tests {
 
     proptest::proptest! {
         /// Escaping is a byte-for-byte substitution of the four special bytes, wherever they sit
-        /// (inside or across the fast path's 32-byte blocks).
+        /// (inside or across the 32-byte blocks, in clean runs or not).
         #[test]
         fn escaping_substitutes_exactly_the_special_bytes(
-            plain in proptest::collection::vec(b' '..=b'~', 0..100),
+            // Printable ASCII below the backslash: nothing to escape.
+            plain in proptest::collection::vec(b' '..=b'[', 0..100),
             mixed in proptest::collection::vec(
                 proptest::prop_oneof![
                     4 => proptest::num::u8::ANY,
@@ -129,8 +130,9 @@ mod tests {
                 0..200,
             ),
         ) {
-            // A plain run first, so whole clean blocks precede the first special byte.
-            let bytes = [plain.as_slice(), mixed.as_slice()].concat();
+            // Plain runs before and between the mixed ones, so whole clean blocks come before
+            // and after blocks that need escaping.
+            let bytes = [&plain[..], &mixed[..], &plain[..], &mixed[..]].concat();
             let mut expected = Vec::new();
             for &b in &bytes {
                 match b {
