@@ -2,9 +2,9 @@
 //! uploads, and each `uploads/<sha256>` entry is fully described by its digest and size, so it is
 //! kept as 40 bytes instead of two 64-character strings in a map node (about 250 bytes). The JSON
 //! form is one map from member name to [`MemberInfo`], in name order, where an upload entry leaves
-//! out the `sha256` its name already states (`"uploads/<sha256>": {"bytes": 12}`): such an entry takes 90
-//! bytes of compact JSON instead of 166 (for a five-digit size). Entries that spell it out are read
-//! as well.
+//! out the `sha256` its name already states (`"uploads/<sha256>": {"bytes": 12}`): such an entry
+//! takes 90 bytes of compact JSON instead of 166 (for a five-digit size). Entries that spell it out
+//! are read as well.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -234,7 +234,9 @@ fn copy_new(src: &Path, dest: &Path) -> Result<(), UploadError> {
 
 impl State {
     /// Queue a job; waits while [`JOBS_QUEUED`] jobs are waiting (the threads never take the
-    /// state's lock, so they drain the queue while the caller holds it).
+    /// state's lock, so they drain the queue while the caller holds it). Meanwhile anyone else
+    /// who wants the lock waits too — the importer's `want`, on its async task, for as long as
+    /// the archive reader waits here for a thread (at most one job's `fsync`).
     fn send(&mut self, job: Job) -> bool {
         let sent = self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok());
         self.lost |= !sent;
