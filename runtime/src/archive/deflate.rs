@@ -16,8 +16,8 @@
 //!   spool file. An upload is compressed as soon as it is added: the thread reads the file
 //!   again, checks its size and sha256 against what `add_upload` saw, and appends it, as one
 //!   piece, to the uploads' spool file (if the file changed, it leaves the upload to `finish`,
-//!   which reads every upload again anyway). A failure of the thread (it cannot write a spool
-//!   file) is reported at the next call that hands it work, or at [`Deflater::finish`].
+//!   which reads it once more). A failure of the thread (it cannot write a spool file) is
+//!   reported at the next call that hands it work, or at [`Deflater::finish`].
 //! - [`GzipAssembler`] writes the archive at `finish`: the gzip header, the small pieces (tar
 //!   headers, padding, `VERSION`, `manifest.json`, the end-of-archive blocks) compressed on
 //!   the spot, the precompressed pieces copied as they are, a final block and the trailer.
@@ -52,12 +52,11 @@ const READ_BUFFER: usize = 64 * 1024;
 /// The spool file the compressed uploads go to, one after the other.
 pub(crate) const UPLOADS_SPOOL: &str = "uploads";
 
-/// One independently compressed piece of the archive's deflate stream, in a spool file.
+/// One independently compressed piece of the archive's deflate stream, in a spool file (a tree
+/// member's own, or the one all uploads share).
 #[derive(Debug)]
 pub(crate) struct Piece {
-    /// The spool file holding the compressed bytes (shared by all uploads).
-    pub(crate) path: Arc<Path>,
-    /// Where they start in it.
+    /// Where its compressed bytes start in the spool file.
     pub(crate) offset: u64,
     /// Length of the compressed bytes.
     pub(crate) compressed: u64,
@@ -67,16 +66,37 @@ pub(crate) struct Piece {
     pub(crate) crc: Crc,
 }
 
-/// An upload for the compression thread to read again and compress.
+/// An upload for the compression thread to read again and compress. Uploads are compressed in
+/// the order they are queued, and [`Deflater::finish`] returns one [`UploadOutcome`] per upload
+/// in that order.
 pub(crate) struct UploadJob {
-    /// The piece's id.
-    pub(crate) id: u64,
     /// The file to read.
     pub(crate) source: PathBuf,
     /// sha256 (hex) `add_upload` found.
     pub(crate) sha256: String,
     /// Size `add_upload` found.
     pub(crate) bytes: u64,
+}
+
+/// What became of an [`UploadJob`].
+#[derive(Debug)]
+pub(crate) enum UploadOutcome {
+    /// Compressed into the uploads' spool file ([`UPLOADS_SPOOL`]).
+    Compressed(Piece),
+    /// The file could not be read or no longer held what `add_upload` saw: left to `finish`.
+    Left {
+        /// The file.
+        source: PathBuf,
+    },
+}
+
+/// Everything the compression thread made.
+#[derive(Default)]
+pub(crate) struct Pieces {
+    /// Tree members' pieces by id, each in its own spool file.
+    pub(crate) members: HashMap<u64, Piece>,
+    /// One outcome per upload, in the order they were queued.
+    pub(crate) uploads: Vec<UploadOutcome>,
 }
 
 enum Job {
@@ -94,7 +114,7 @@ enum Job {
 
 #[derive(Default)]
 struct Shared {
-    pieces: HashMap<u64, Piece>,
+    pieces: Pieces,
     failure: Option<ArchiveError>,
 }
 
@@ -132,7 +152,7 @@ impl Deflater {
             upload: None,
             stream: None,
             uploads: None,
-            uploads_path: spool.join(UPLOADS_SPOOL).into(),
+            uploads_path: spool.join(UPLOADS_SPOOL),
             out: Vec::with_capacity(CHUNK),
             read: vec![0; READ_BUFFER],
             shared: Arc::clone(&shared),
@@ -193,8 +213,8 @@ impl Deflater {
         self.send(Job::Upload(job))
     }
 
-    /// Waits for the thread to compress everything queued; returns the pieces by id.
-    pub(crate) fn finish(&mut self) -> Result<HashMap<u64, Piece>, ArchiveError> {
+    /// Waits for the thread to compress everything queued; returns what it made.
+    pub(crate) fn finish(&mut self) -> Result<Pieces, ArchiveError> {
         self.check()?;
         drop(self.tx.take());
         let since = Instant::now();
@@ -299,7 +319,7 @@ struct Worker {
     stream: Option<Stream>,
     /// The uploads' spool file (created on first use) and its length.
     uploads: Option<(File, u64)>,
-    uploads_path: Arc<Path>,
+    uploads_path: PathBuf,
     /// Compressed output; empty between jobs.
     out: Vec<u8>,
     read: Vec<u8>,
@@ -370,10 +390,9 @@ impl Worker {
                     &mut stream.compressed,
                 )
                 .map_err(|e| ArchiveError::io("write spool file", &stream.path, e))?;
-                lock(&self.shared).pieces.insert(
+                lock(&self.shared).pieces.members.insert(
                     stream.id,
                     Piece {
-                        path: stream.path.into(),
                         offset: 0,
                         compressed: stream.compressed,
                         bytes: stream.bytes,
@@ -399,13 +418,12 @@ impl Worker {
     }
 
     /// Compresses an upload into a piece. If the file cannot be read or no longer matches what
-    /// `add_upload` saw, it makes no piece and reports nothing: `finish`, which reads every
-    /// upload again, reports the file's state then (or, should the file be back to what
-    /// `add_upload` saw, compresses it on the spot). Only a failure to write the spool file is
-    /// this thread's failure.
+    /// `add_upload` saw, it makes no piece and reports nothing: `finish` reads that file again,
+    /// reports its state then (or, should the file be back to what `add_upload` saw,
+    /// compresses it on the spot). Only a failure to write the spool file is this thread's
+    /// failure.
     fn upload(&mut self, job: UploadJob) -> Result<(), ArchiveError> {
         let UploadJob {
-            id,
             source,
             sha256,
             bytes,
@@ -449,6 +467,10 @@ impl Worker {
             buffer.clear();
             *offset += compressed;
             tracing::debug!(upload = %source.display(), error = %e, "upload left to finish");
+            lock(&self.shared)
+                .pieces
+                .uploads
+                .push(UploadOutcome::Left { source });
             return Ok(());
         }
         deflate_to(
@@ -462,16 +484,15 @@ impl Worker {
         .map_err(|e| ArchiveError::io("write spool file", &**path, e))?;
         let start = *offset;
         *offset += compressed;
-        lock(&self.shared).pieces.insert(
-            id,
-            Piece {
-                path: Arc::clone(path),
+        lock(&self.shared)
+            .pieces
+            .uploads
+            .push(UploadOutcome::Compressed(Piece {
                 offset: start,
                 compressed,
                 bytes,
                 crc,
-            },
-        );
+            }));
         Ok(())
     }
 }
@@ -698,7 +719,7 @@ mod tests {
     use super::*;
     use flate2::read::GzDecoder;
 
-    fn piece_of(dir: &Path, name: &str, data: &[u8], level: u32) -> Piece {
+    fn piece_of(dir: &Path, name: &str, data: &[u8], level: u32) -> (PathBuf, Piece) {
         let path = dir.join(name);
         let mut compress = Compress::new(Compression::new(level), false);
         let mut out = File::create(&path).expect("create");
@@ -724,18 +745,18 @@ mod tests {
         .expect("flush");
         let mut crc = Crc::new();
         crc.update(data);
-        Piece {
-            path: path.into(),
+        let piece = Piece {
             offset: 0,
             compressed,
             bytes: data.len() as u64,
             crc,
-        }
+        };
+        (path, piece)
     }
 
     enum Part<'a> {
         Raw(&'a [u8]),
-        Piece(&'a Piece, &'a [u8]),
+        Piece(&'a (PathBuf, Piece), &'a [u8]),
     }
 
     /// Raw parts and pieces in every order, every level: one gzip member of their concatenation.
@@ -775,8 +796,8 @@ mod tests {
                             gz.raw(data).expect("raw");
                             want.extend_from_slice(data);
                         }
-                        Part::Piece(piece, data) => {
-                            let mut file = File::open(&piece.path).expect("open");
+                        Part::Piece((path, piece), data) => {
+                            let mut file = File::open(path).expect("open");
                             let copied = gz.piece(piece, &mut file).expect("copy");
                             assert_eq!(copied, piece.compressed);
                             want.extend_from_slice(data);

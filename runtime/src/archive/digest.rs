@@ -20,6 +20,8 @@ pub(crate) struct MemberDigest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DigestResult {
     pub sha256: String,
+    /// The same sha256 as 32 bytes.
+    pub raw: [u8; 32],
     pub bytes: u64,
     pub lines: u64,
     /// `true` if the content is empty or ends with `\n`.
@@ -51,8 +53,10 @@ impl MemberDigest {
     }
 
     pub(crate) fn finish(self) -> DigestResult {
+        let raw: [u8; 32] = self.sha.finalize().into();
         DigestResult {
-            sha256: hex::encode(self.sha.finalize()),
+            sha256: hex::encode(raw),
+            raw,
             bytes: self.bytes,
             lines: self.lines,
             ends_with_newline: self.last.is_none_or(|b| b == b'\n'),
@@ -62,8 +66,14 @@ impl MemberDigest {
 }
 
 /// Hex sha256 of a byte slice.
+#[cfg(test)]
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    hex::encode(sha256(bytes))
+}
+
+/// sha256 of a byte slice.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
 
 /// A reader that feeds everything it returns to a [`MemberDigest`].

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -34,8 +35,32 @@ pub struct Members {
     /// Every entry that is not a canonical upload entry.
     named: BTreeMap<String, MemberInfo>,
     /// Canonical upload entries (`uploads/<sha256>` listing that same sha256 and no line count),
-    /// sorted by digest — which is their names' order.
-    uploads: Vec<(UploadDigest, u64)>,
+    /// sorted by digest — which is their names' order. Shared with [`UploadIndex`]es.
+    uploads: Arc<Vec<(UploadDigest, u64)>>,
+}
+
+/// The canonical upload entries of a [`Members`], numbered `0..len` in digest order: what the
+/// archive reader and the importer key what they track per upload by (a bit, where a set of
+/// digests took ~45 bytes per upload). Shares the list with the `Members` it came from.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UploadIndex(Arc<Vec<(UploadDigest, u64)>>);
+
+impl UploadIndex {
+    /// The number of upload `digest`, if it is listed.
+    pub(crate) fn position(&self, digest: &UploadDigest) -> Option<u32> {
+        let at = self.0.binary_search_by(|(d, _)| d.cmp(digest)).ok()?;
+        u32::try_from(at).ok()
+    }
+
+    /// The number of uploads.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The digest of upload number `position`.
+    pub(crate) fn digest(&self, position: u32) -> Option<UploadDigest> {
+        self.0.get(position as usize).map(|(digest, _)| *digest)
+    }
 }
 
 /// The digest of a canonical upload entry: named `uploads/<sha256>`, listing that sha256 and no
@@ -70,6 +95,16 @@ impl Members {
         self.uploads.binary_search_by(|(d, _)| d.cmp(&digest)).ok()
     }
 
+    /// The number of member `name` among the canonical upload entries (see [`UploadIndex`]).
+    pub(crate) fn upload_number(&self, name: &str) -> Option<u32> {
+        u32::try_from(self.upload_index(name)?).ok()
+    }
+
+    /// The canonical upload entries, numbered.
+    pub(crate) fn uploads(&self) -> UploadIndex {
+        UploadIndex(Arc::clone(&self.uploads))
+    }
+
     /// The entry of member `name`.
     pub fn get(&self, name: &str) -> Option<MemberInfo> {
         if let Some(info) = self.named.get(name) {
@@ -90,7 +125,7 @@ impl Members {
         match canonical_upload(&name, &info) {
             Some(digest) => {
                 let at = self.uploads.partition_point(|(d, _)| *d < digest);
-                self.uploads.insert(at, (digest, info.bytes));
+                Arc::make_mut(&mut self.uploads).insert(at, (digest, info.bytes));
             }
             None => {
                 self.named.insert(name, info);
@@ -104,8 +139,26 @@ impl Members {
         if let Some(info) = self.named.remove(name) {
             return Some(info);
         }
-        let (digest, bytes) = self.uploads.remove(self.upload_index(name)?);
+        let at = self.upload_index(name)?;
+        let (digest, bytes) = Arc::make_mut(&mut self.uploads).remove(at);
         Some(upload_info(digest, bytes))
+    }
+
+    /// The list of `named` entries and of upload entries given by digest and size, as if
+    /// collected in that order (of a name listed twice, the last entry stays), without spelling
+    /// out each upload's name and sha256.
+    pub(crate) fn build(
+        named: impl IntoIterator<Item = (String, MemberInfo)>,
+        uploads: impl IntoIterator<Item = (UploadDigest, u64)>,
+    ) -> Members {
+        let mut builder = Builder::default();
+        for (name, info) in named {
+            builder.add(Cow::Owned(name), info);
+        }
+        for (digest, bytes) in uploads {
+            builder.add_upload(digest, bytes);
+        }
+        builder.finish()
     }
 
     /// Member names in order.
@@ -183,17 +236,22 @@ struct Builder {
 
 impl Builder {
     fn add(&mut self, name: Cow<'_, str>, info: MemberInfo) {
-        let at = self.next;
-        self.next += 1;
         match canonical_upload(&name, &info) {
-            Some(digest) => self.uploads.push((digest, info.bytes, at)),
+            Some(digest) => self.add_upload(digest, info.bytes),
             None => {
                 if let Some(digest) = UploadDigest::of_member(&name) {
-                    self.shadows.insert(digest, at);
+                    self.shadows.insert(digest, self.next);
                 }
+                self.next += 1;
                 self.named.insert(name.into_owned(), info);
             }
         }
+    }
+
+    /// Adds the canonical entry of upload `digest`.
+    fn add_upload(&mut self, digest: UploadDigest, bytes: u64) {
+        self.uploads.push((digest, bytes, self.next));
+        self.next += 1;
     }
 
     fn finish(mut self) -> Members {
@@ -216,7 +274,7 @@ impl Builder {
         }
         Members {
             named: self.named,
-            uploads,
+            uploads: Arc::new(uploads),
         }
     }
 }

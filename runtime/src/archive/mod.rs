@@ -33,6 +33,7 @@ pub use manifest::{
     AppInfo, Manifest, ManifestParts, MemberInfo, RelationStats, RootInfo, UploadStats,
 };
 pub use members::Members;
+pub(crate) use members::UploadIndex;
 pub use reader::{
     ArchiveReader, EventSink, InspectedMember, Inspection, StreamError, VerifiedArchive, inspect,
 };

@@ -80,6 +80,12 @@ impl UploadDigest {
     }
 }
 
+impl From<[u8; 32]> for UploadDigest {
+    fn from(raw: [u8; 32]) -> UploadDigest {
+        UploadDigest(raw)
+    }
+}
+
 impl fmt::Display for UploadDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&hex::encode(self.0))

@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use flate2::bufread::GzDecoder;
+use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
 use super::check::{self, Checker};
@@ -43,9 +44,8 @@ use super::error::{ArchiveError, Location};
 use super::json::{self, RecordWatch};
 use super::limits::{LimitKind, Limits};
 use super::manifest::{BLOCK, Manifest, MemberInfo, padded};
-use super::names::{
-    self, MANIFEST_MEMBER, MemberKind, NameProblem, USERS_MEMBER, UploadDigest, VERSION_MEMBER,
-};
+use super::members::Members;
+use super::names::{self, MANIFEST_MEMBER, MemberKind, NameProblem, USERS_MEMBER, VERSION_MEMBER};
 
 const READ_BUFFER: usize = 64 * 1024;
 /// `VERSION` holds at most this many bytes (ten digits and a newline, with room to spare).
@@ -401,26 +401,26 @@ impl<R: Read> Read for Metered<R> {
 type Source = Metered<GzDecoder<BufReader<FileSource>>>;
 
 /// The names of the members read so far (no entry may come twice; every listed member must
-/// come). Uploads, which can be hundreds of thousands, are kept as their 32-byte digest rather
-/// than their name.
+/// come). Uploads the manifest lists, which can be hundreds of thousands, are kept as one bit
+/// each, by their number in the manifest ([`Members::upload_number`]); other names as they are.
 #[derive(Default)]
 struct SeenMembers {
-    uploads: HashSet<UploadDigest>,
+    uploads: RoaringBitmap,
     others: HashSet<String>,
 }
 
 impl SeenMembers {
-    /// `false` if `name` was seen before.
-    fn insert(&mut self, name: &str) -> bool {
-        match UploadDigest::of_member(name) {
-            Some(digest) => self.uploads.insert(digest),
+    /// `false` if `name` was seen before. `members`: the manifest's, once it is known.
+    fn insert(&mut self, name: &str, members: Option<&Members>) -> bool {
+        match members.and_then(|m| m.upload_number(name)) {
+            Some(number) => self.uploads.insert(number),
             None => self.others.insert(name.to_owned()),
         }
     }
 
-    fn contains(&self, name: &str) -> bool {
-        match UploadDigest::of_member(name) {
-            Some(digest) => self.uploads.contains(&digest),
+    fn contains(&self, name: &str, members: &Members) -> bool {
+        match members.upload_number(name) {
+            Some(number) => self.uploads.contains(number),
             None => self.others.contains(name),
         }
     }
@@ -599,7 +599,7 @@ impl<'a> Scanner<'a> {
                 },
             })?;
             let kind = self.classify(name, phase)?;
-            if !names_seen.insert(name) {
+            if !names_seen.insert(name, self.manifest.as_deref().map(|m| &m.members)) {
                 return Err(ArchiveError::DuplicateEntry { entry: shown }.into());
             }
             phase = self.advance(phase, &kind, name)?;
@@ -677,7 +677,10 @@ impl<'a> Scanner<'a> {
             return Err(ArchiveError::MissingMember { member });
         }
         if let Some(manifest) = &self.manifest
-            && let Some(member) = manifest.members.names().find(|m| !names_seen.contains(m))
+            && let Some(member) = manifest
+                .members
+                .names()
+                .find(|m| !names_seen.contains(m, &manifest.members))
         {
             return Err(ArchiveError::MissingMember {
                 member: member.into_owned(),

@@ -6,12 +6,17 @@
 //! while its sha256, size and line count are computed here (tar needs each size up front; the
 //! checksums are of the uncompressed bytes). Uploads are hashed, kept once per distinct content,
 //! and compressed in the background as soon as they are added (the thread reads the file again
-//! and checks it is unchanged). [`ArchiveWriter::finish`] then only assembles: gzip header, tar
-//! headers and padding compressed on the spot, the precompressed members and uploads copied as
-//! they are, end-of-archive blocks, gzip trailer (CRC-32 combined from the pieces'); it reads
-//! every upload once more to check it did not change, writes `<output>.partial-<random>`,
-//! fsyncs it and renames it over `output` atomically. Nothing is left behind on error or when
-//! the writer is dropped without `finish`.
+//! and checks it still holds what was hashed). [`ArchiveWriter::finish`] then only assembles:
+//! gzip header, tar headers, padding and `manifest.json` compressed on the spot, the
+//! precompressed members and uploads copied as they are, end-of-archive blocks, gzip trailer
+//! (CRC-32 combined from the pieces'); it writes `<output>.partial-<random>`, fsyncs it and
+//! renames it over `output` atomically. Nothing is left behind on error or when the writer is
+//! dropped without `finish`.
+//!
+//! What the writer keeps per upload until `finish` is its digest and size (in an
+//! [`IndexMap`], for the order they were added in) and, from the compression thread, its
+//! piece's place in the shared spool file: about 120 bytes, where an archive can hold hundreds of
+//! thousands of uploads.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -19,17 +24,23 @@ use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::mem;
 use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use serde::Serialize;
 use tempfile::TempDir;
 
-use super::deflate::{CHUNK, Deflater, GzipAssembler, Piece, UploadJob, read_upload};
-use super::digest::{DigestReader, MemberDigest, sha256_hex};
+use super::deflate::{
+    CHUNK, Deflater, GzipAssembler, Piece, Pieces, UPLOADS_SPOOL, UploadJob, UploadOutcome,
+    read_upload,
+};
+use super::digest::{DigestReader, MemberDigest, sha256};
 use super::error::ArchiveError;
 use super::json::{self, RecordError};
 use super::limits::Limits;
 use super::manifest::{BLOCK, Manifest, ManifestParts, MemberInfo, RelationStats, UploadStats};
+use super::members::Members;
 use super::names::{
-    self, MANIFEST_MEMBER, MemberKind, USERS_MEMBER, VERSION_MEMBER, is_valid_relation_name,
+    self, MANIFEST_MEMBER, MemberKind, USERS_MEMBER, UploadDigest, VERSION_MEMBER,
+    is_valid_relation_name,
 };
 
 /// Options of [`ArchiveWriter::create`].
@@ -80,14 +91,6 @@ struct SpooledMember {
     longest_line: u64,
 }
 
-struct SpooledUpload {
-    sha256: String,
-    bytes: u64,
-    source: PathBuf,
-    /// Its compressed piece's id.
-    piece: u64,
-}
-
 /// Writes one archive.
 ///
 /// Tree members ([`member`](Self::member)) are compressed by a background thread while they are
@@ -109,8 +112,9 @@ pub struct ArchiveWriter {
     /// Size of the chunks handed to the compression thread ([`CHUNK`]; smaller in tests).
     chunk: usize,
     members: Vec<SpooledMember>,
-    uploads: Vec<SpooledUpload>,
-    upload_index: HashMap<String, usize>,
+    /// Each distinct upload's size, in the order they were added (which is the order the
+    /// compression thread reports them in).
+    uploads: IndexMap<UploadDigest, u64>,
     /// Tests: members are compressed into `/dev/full`.
     #[cfg(test)]
     fail_spool: bool,
@@ -180,8 +184,7 @@ impl ArchiveWriter {
             spool_counter: 0,
             chunk: CHUNK,
             members: Vec::new(),
-            uploads: Vec::new(),
-            upload_index: HashMap::new(),
+            uploads: IndexMap::new(),
             #[cfg(test)]
             fail_spool: false,
         })
@@ -278,10 +281,11 @@ impl ArchiveWriter {
     }
 
     /// Adds an upload file; returns its sha256. Content already added is kept once. New content
-    /// is compressed in the background: the file is read again for that, and once more at
-    /// [`finish`](Self::finish), which fails with [`ArchiveError::UploadChanged`] if its content
-    /// changed meanwhile. A failure of the background compression is reported by the next call
-    /// that hands work to it, or by `finish`.
+    /// is compressed in the background: the file is read again for that, and the archive gets
+    /// what was hashed here. Should the file no longer hold it then, [`finish`](Self::finish)
+    /// reads it once more and fails with [`ArchiveError::UploadChanged`] if it still differs.
+    /// A failure of the background compression is reported by the next call that hands work to
+    /// it, or by `finish`.
     pub fn add_upload(&mut self, file: &Path) -> Result<String, ArchiveError> {
         let meta = fs::metadata(file).map_err(|e| ArchiveError::io("read", file, e))?;
         if !meta.is_file() {
@@ -295,43 +299,39 @@ impl ArchiveWriter {
             .drain()
             .map_err(|e| ArchiveError::io("read", file, e))?;
         let digest = reader.finish();
-        self.record_upload(digest.sha256, digest.bytes, file.to_path_buf())
+        let sha256 = digest.sha256;
+        if self.uploads.contains_key(&UploadDigest::from(digest.raw)) {
+            return Ok(sha256);
+        }
+        self.record_upload(digest.raw, sha256, digest.bytes, file.to_path_buf())
     }
 
     /// Adds an upload from memory (spooled to disk); returns its sha256.
     pub fn add_upload_bytes(&mut self, bytes: &[u8]) -> Result<String, ArchiveError> {
-        let sha256 = sha256_hex(bytes);
-        if self.upload_index.contains_key(&sha256) {
+        let raw = sha256(bytes);
+        let sha256 = hex::encode(raw);
+        if self.uploads.contains_key(&UploadDigest::from(raw)) {
             return Ok(sha256);
         }
         let (_, path) = self.spool_path("upload");
         fs::write(&path, bytes).map_err(|e| ArchiveError::io("write spool file", &path, e))?;
-        self.record_upload(sha256, bytes.len() as u64, path)
+        self.record_upload(raw, sha256, bytes.len() as u64, path)
     }
 
+    /// Queues a new upload for compression and lists it.
     fn record_upload(
         &mut self,
+        raw: [u8; 32],
         sha256: String,
         bytes: u64,
         source: PathBuf,
     ) -> Result<String, ArchiveError> {
-        if self.upload_index.contains_key(&sha256) {
-            return Ok(sha256);
-        }
-        let piece = self.next_id();
         self.deflater.upload(UploadJob {
-            id: piece,
-            source: source.clone(),
+            source,
             sha256: sha256.clone(),
             bytes,
         })?;
-        self.upload_index.insert(sha256.clone(), self.uploads.len());
-        self.uploads.push(SpooledUpload {
-            sha256: sha256.clone(),
-            bytes,
-            source,
-            piece,
-        });
+        self.uploads.insert(UploadDigest::from(raw), bytes);
         Ok(sha256)
     }
 
@@ -340,14 +340,16 @@ impl ArchiveWriter {
     /// Waits for the background compression to finish first.
     pub fn finish(mut self, parts: ManifestParts) -> Result<ArchiveSummary, ArchiveError> {
         let manifest = self.build_manifest(parts)?;
-        let mut manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|source| {
+        // Measured here, written at its place in the archive: at 10M rows it is ~10 MB of JSON.
+        let mut counter = Counter(0);
+        write_manifest(&manifest, &mut counter).map_err(|source| {
             ArchiveError::RecordSerialize {
                 member: MANIFEST_MEMBER.to_owned(),
                 source,
             }
         })?;
-        manifest_json.push(b'\n');
-        let needed = self.needed(&manifest, manifest_json.len() as u64);
+        let manifest_bytes = counter.0;
+        let needed = self.needed(&manifest, manifest_bytes);
         let mtime = chrono::DateTime::parse_from_rfc3339(&manifest.created_at)
             .map(|t| t.timestamp().max(0) as u64)
             .unwrap_or(0);
@@ -364,7 +366,7 @@ impl ArchiveWriter {
             partial.as_file(),
             &mut pieces,
             &manifest,
-            &manifest_json,
+            manifest_bytes,
             mtime,
             &partial_path,
         )?;
@@ -451,7 +453,6 @@ impl ArchiveWriter {
             });
         }
         let mut relations = parts.relations;
-        let mut members = Vec::with_capacity(self.members.len() + self.uploads.len());
         for member in &self.members {
             if let (MemberKind::Relation(relation), Some(lines)) = (&member.kind, member.info.lines)
             {
@@ -459,21 +460,17 @@ impl ArchiveWriter {
                     .entry(format!("{root}/{relation}"))
                     .or_insert(RelationStats { records: lines });
             }
-            members.push((member.name.clone(), member.info.clone()));
         }
-        let mut uploads = UploadStats::default();
-        for upload in &self.uploads {
-            uploads.files += 1;
-            uploads.bytes += upload.bytes;
-            members.push((
-                names::upload_member(&upload.sha256),
-                MemberInfo {
-                    bytes: upload.bytes,
-                    sha256: upload.sha256.clone(),
-                    lines: None,
-                },
-            ));
-        }
+        let uploads = UploadStats {
+            files: self.uploads.len() as u64,
+            bytes: self.uploads.values().sum(),
+        };
+        let members = Members::build(
+            self.members
+                .iter()
+                .map(|member| (member.name.clone(), member.info.clone())),
+            self.uploads.iter().map(|(digest, bytes)| (*digest, *bytes)),
+        );
         let created_at = parts
             .created_at
             .unwrap_or_else(chrono::Utc::now)
@@ -485,7 +482,7 @@ impl ArchiveWriter {
             created_at,
             root: parts.root,
             relations,
-            members: members.into_iter().collect(),
+            members,
             uploads,
         };
         let unbounded = Limits {
@@ -500,9 +497,9 @@ impl ArchiveWriter {
     fn write_archive(
         &self,
         file: &File,
-        pieces: &mut HashMap<u64, Piece>,
+        pieces: &mut Pieces,
         manifest: &Manifest,
-        manifest_json: &[u8],
+        manifest_bytes: u64,
         mtime: u64,
         partial: &Path,
     ) -> Result<(), ArchiveError> {
@@ -510,17 +507,25 @@ impl ArchiveWriter {
         let out = BufWriter::with_capacity(CHUNK, file);
         let mut gz = GzipAssembler::new(out, self.opts.compression_level).map_err(sink_error)?;
         let version = format!("{}\n", manifest.format_version);
-        for (name, data) in [
-            (VERSION_MEMBER, version.as_bytes()),
-            (MANIFEST_MEMBER, manifest_json),
-        ] {
-            gz.raw(header(name, data.len() as u64, mtime)?.as_bytes())
-                .and_then(|()| gz.raw(data))
-                .and_then(|()| gz.raw(padding(data.len() as u64)))
-                .map_err(sink_error)?;
+        gz.raw(header(VERSION_MEMBER, version.len() as u64, mtime)?.as_bytes())
+            .and_then(|()| gz.raw(version.as_bytes()))
+            .and_then(|()| gz.raw(padding(version.len() as u64)))
+            .map_err(sink_error)?;
+        gz.raw(header(MANIFEST_MEMBER, manifest_bytes, mtime)?.as_bytes())
+            .map_err(sink_error)?;
+        let mut counted = Counter(0);
+        write_manifest(manifest, Tee(&mut gz, &mut counted))
+            .map_err(|e| sink_error(io::Error::from(e)))?;
+        if counted.0 != manifest_bytes {
+            return Err(ArchiveError::SizeMismatch {
+                member: MANIFEST_MEMBER.to_owned(),
+                expected: manifest_bytes,
+                actual: counted.0,
+            });
         }
+        gz.raw(padding(manifest_bytes)).map_err(sink_error)?;
         for member in self.ordered_members() {
-            let piece = take_piece(pieces, member.piece, &member.path)?;
+            let piece = take_piece(&mut pieces.members, member.piece, &member.path)?;
             if piece.bytes != member.info.bytes {
                 return Err(ArchiveError::SizeMismatch {
                     member: member.name.clone(),
@@ -529,36 +534,50 @@ impl ArchiveWriter {
                 });
             }
             let header = header(&member.name, member.info.bytes, mtime)?;
-            append_piece(&mut gz, &header, &piece, partial)?;
+            let mut spool = open_spool(&member.path)?;
+            append_piece(&mut gz, &header, &piece, &mut spool, &member.path, partial)?;
         }
-        let mut buf = vec![0; 64 * 1024];
-        for upload in &self.uploads {
-            let name = names::upload_member(&upload.sha256);
-            let header = header(&name, upload.bytes, mtime)?;
-            match pieces.remove(&upload.piece) {
-                Some(piece) => {
-                    // Compressed from what `add_upload` saw; check the file still holds it.
-                    read_upload(
-                        &upload.source,
-                        &upload.sha256,
-                        upload.bytes,
-                        &mut buf,
-                        |_| Ok(()),
-                    )?;
-                    append_piece(&mut gz, &header, &piece, partial)?;
+        if pieces.uploads.len() != self.uploads.len() {
+            return Err(ArchiveError::io(
+                "compress",
+                &self.output,
+                io::Error::other(format!(
+                    "the compression thread handled {} of the {} uploads",
+                    pieces.uploads.len(),
+                    self.uploads.len()
+                )),
+            ));
+        }
+        let spool_path = self.spool.path().join(UPLOADS_SPOOL);
+        let mut spool = None;
+        let mut buf = Vec::new();
+        for ((digest, &bytes), outcome) in self.uploads.iter().zip(pieces.uploads.drain(..)) {
+            let sha256 = digest.to_string();
+            let header = header(&names::upload_member(&sha256), bytes, mtime)?;
+            match outcome {
+                UploadOutcome::Compressed(piece) => {
+                    if piece.bytes != bytes {
+                        return Err(ArchiveError::SizeMismatch {
+                            member: names::upload_member(&sha256),
+                            expected: bytes,
+                            actual: piece.bytes,
+                        });
+                    }
+                    let spool = match &mut spool {
+                        Some(spool) => spool,
+                        None => spool.insert(open_spool(&spool_path)?),
+                    };
+                    append_piece(&mut gz, &header, &piece, spool, &spool_path, partial)?;
                 }
-                None => {
+                UploadOutcome::Left { source } => {
                     // The compression thread found the file changed (or unreadable): read it
                     // now, compressing on the spot; fails if it is still not what it was.
+                    buf.resize(64 * 1024, 0);
                     gz.raw(header.as_bytes()).map_err(sink_error)?;
-                    read_upload(
-                        &upload.source,
-                        &upload.sha256,
-                        upload.bytes,
-                        &mut buf,
-                        |data| gz.raw(data).map_err(sink_error),
-                    )?;
-                    gz.raw(padding(upload.bytes)).map_err(sink_error)?;
+                    read_upload(&source, &sha256, bytes, &mut buf, |data| {
+                        gz.raw(data).map_err(sink_error)
+                    })?;
+                    gz.raw(padding(bytes)).map_err(sink_error)?;
                 }
             }
         }
@@ -595,26 +614,67 @@ fn take_piece(
     })
 }
 
+/// `manifest.json` as written: pretty JSON and a newline.
+fn write_manifest(manifest: &Manifest, mut out: impl Write) -> Result<(), serde_json::Error> {
+    serde_json::to_writer_pretty(&mut out, manifest)?;
+    out.write_all(b"\n").map_err(serde_json::Error::io)
+}
+
+/// Counts the bytes written to it.
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes into the archive's deflate stream (and counts).
+struct Tee<'a, W: Write>(&'a mut GzipAssembler<W>, &'a mut Counter);
+
+impl<W: Write> Write for Tee<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.raw(buf)?;
+        self.1.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Zeros that pad `len` bytes to a whole tar block.
 fn padding(len: u64) -> &'static [u8] {
     const ZEROS: [u8; BLOCK as usize] = [0; BLOCK as usize];
     &ZEROS[..((BLOCK - len % BLOCK) % BLOCK) as usize]
 }
 
-/// One tar entry: `header`, the precompressed content, padding.
+/// Opens a spool file to copy pieces from.
+fn open_spool(path: &Path) -> Result<File, ArchiveError> {
+    File::open(path).map_err(|e| ArchiveError::io("open spool file", path, e))
+}
+
+/// One tar entry: `header`, the precompressed content (from `spool`, at `path`), padding.
 fn append_piece<W: Write>(
     gz: &mut GzipAssembler<W>,
     header: &tar::Header,
     piece: &Piece,
+    spool: &mut File,
+    path: &Path,
     partial: &Path,
 ) -> Result<(), ArchiveError> {
     let sink_error = |e: io::Error| ArchiveError::io("write", partial, e);
-    let path: &Path = &piece.path;
     gz.raw(header.as_bytes()).map_err(sink_error)?;
-    let mut file = File::open(path).map_err(|e| ArchiveError::io("open spool file", path, e))?;
-    file.seek(SeekFrom::Start(piece.offset))
+    spool
+        .seek(SeekFrom::Start(piece.offset))
         .map_err(|e| ArchiveError::io("read spool file", path, e))?;
-    let mut source = TrackedRead::new(file);
+    let mut source = TrackedRead::new(spool);
     let copied = gz.piece(piece, &mut source).map_err(|e| {
         if source.failed {
             ArchiveError::io("read spool file", path, e)
@@ -864,6 +924,7 @@ fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::digest::sha256_hex;
     use crate::archive::{AppInfo, RootInfo};
     use flate2::read::GzDecoder;
     use proptest::prelude::*;
@@ -1205,6 +1266,30 @@ mod tests {
         assert_eq!(listing(dir.path()), Vec::<String>::new());
     }
 
+    /// Queues an upload for the thread as if `source` had held `claimed` when `add_upload`
+    /// hashed it (between "first" and "last").
+    fn writer_with_a_changed_upload(out: &Path, source: &Path, claimed: &[u8]) -> ArchiveWriter {
+        let mut w = ArchiveWriter::create(out, WriterOptions::new("project")).expect("create");
+        let name = w.root_member_name();
+        let mut m = w.member(&name).expect("member");
+        m.write_all(ROOT_RECORD).expect("write");
+        m.finish().expect("root");
+        // A good upload first, so that the spool file holds something.
+        w.add_upload_bytes(b"first").expect("upload");
+        w.deflater
+            .upload(UploadJob {
+                source: source.to_path_buf(),
+                sha256: hex::encode(sha256(claimed)),
+                bytes: claimed.len() as u64,
+            })
+            .expect("queued");
+        w.uploads
+            .insert(UploadDigest::from(sha256(claimed)), claimed.len() as u64);
+        // And one after it.
+        w.add_upload_bytes(b"last").expect("upload");
+        w
+    }
+
     /// The thread reads each upload again and compresses it only if it is what `add_upload`
     /// saw; otherwise `finish` reads it again and compresses it on the spot.
     #[test]
@@ -1213,37 +1298,10 @@ mod tests {
         let out = dir.path().join("x.tar.gz");
         let source = dir.path().join("upload.bin");
         let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        // The thread finds something else; by `finish` the file holds what was hashed again.
+        fs::write(&source, b"something else").expect("write");
+        let w = writer_with_a_changed_upload(&out, &source, &content);
         fs::write(&source, &content).expect("write");
-        let sha256 = sha256_hex(&content);
-        let mut w = ArchiveWriter::create(&out, WriterOptions::new("project")).expect("create");
-        let name = w.root_member_name();
-        let mut m = w.member(&name).expect("member");
-        m.write_all(ROOT_RECORD).expect("write");
-        m.finish().expect("root");
-        // A good upload first, so that the spool file holds something.
-        w.add_upload_bytes(b"first").expect("upload");
-        // As if the file had changed between `add_upload` and the thread's read.
-        let piece = w.next_id();
-        w.deflater
-            .upload(UploadJob {
-                id: piece,
-                source: source.clone(),
-                sha256: sha256_hex(b"something else"),
-                bytes: content.len() as u64,
-            })
-            .expect("queued");
-        // And one after it.
-        w.add_upload_bytes(b"last").expect("upload");
-        w.upload_index.insert(sha256.clone(), 1);
-        w.uploads.insert(
-            1,
-            SpooledUpload {
-                sha256: sha256.clone(),
-                bytes: content.len() as u64,
-                source: source.clone(),
-                piece,
-            },
-        );
         let summary = w.finish(parts()).expect("finish");
         let input = Input {
             level: 6,
@@ -1254,5 +1312,39 @@ mod tests {
         };
         check(&out, &input, &summary);
         assert_eq!(listing(dir.path()), ["upload.bin", "x.tar.gz"]);
+    }
+
+    /// An upload that still differs from what `add_upload` hashed fails `finish`, naming the
+    /// file and both digests; nothing is left behind.
+    #[test]
+    fn an_upload_still_changed_at_finish_fails_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("x.tar.gz");
+        let source = dir.path().join("upload.bin");
+        fs::write(&source, b"something else").expect("write");
+        let w = writer_with_a_changed_upload(&out, &source, b"what was hashed");
+        let error = w.finish(parts()).expect_err("changed");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "upload `{}` changed while the archive was written (sha256 {} became a file of 14 \
+                 bytes)",
+                source.display(),
+                sha256_hex(b"what was hashed")
+            )
+        );
+        match &error {
+            ArchiveError::UploadChanged {
+                path,
+                expected,
+                actual,
+            } => {
+                assert_eq!(path, &source);
+                assert_eq!(expected, &sha256_hex(b"what was hashed"));
+                assert_eq!(actual, "a file of 14 bytes");
+            }
+            other => panic!("expected UploadChanged, got {other:?}"),
+        }
+        assert_eq!(listing(dir.path()), ["upload.bin"]);
     }
 }

@@ -207,7 +207,7 @@ pub async fn import(
 
     // 3. One transaction.
     let staging = match &opts.uploads_dir {
-        Some(dir) => Some(Staging::new(dir)?),
+        Some(dir) => Some(Staging::new(dir, verified.manifest().members.uploads())?),
         None if verified.manifest().uploads.files > 0 => {
             return Err(UploadError::NoDirectory.into());
         }

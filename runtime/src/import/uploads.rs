@@ -11,7 +11,6 @@
 //! `tree/<root table>/<root id>` into the storage directory in one rename and syncs the renamed
 //! directory and its parent.
 
-use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +18,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
+use roaring::RoaringBitmap;
+
+use crate::archive::UploadIndex;
 use crate::archive::names::UploadDigest;
 
 /// Background threads that sync blobs and place upload files.
@@ -57,10 +59,46 @@ struct State {
     blobs: PathBuf,
     /// `<staging>/tree/<root table>/<root id>`, from the first want on.
     top: Option<PathBuf>,
-    /// Blobs written to `blobs`.
-    received: HashSet<UploadDigest>,
-    /// Wanted files whose blob has not arrived yet: sha256 → paths under `top` (`<row id>/<name>`).
-    waiting: HashMap<UploadDigest, Vec<Box<str>>>,
+    /// The uploads the archive lists, numbered: what is tracked per upload is kept by number.
+    uploads: UploadIndex,
+    /// Blobs written to `blobs`, by number.
+    received: RoaringBitmap,
+    /// Wanted files whose blob has not arrived yet, by upload number (allocated at the first
+    /// want): paths under `top` (`<row id>/<name>`).
+    waiting: Vec<Waiting>,
+    /// A wanted file whose upload the archive does not list (the first by path): it can never
+    /// arrive.
+    unlisted: Option<(UploadDigest, Box<str>)>,
+}
+
+/// The paths under `top` that wait for one blob.
+#[derive(Debug, Default)]
+enum Waiting {
+    #[default]
+    None,
+    One(Box<str>),
+    Many(Vec<Box<str>>),
+}
+
+impl Waiting {
+    fn push(&mut self, entry: Box<str>) {
+        *self = match std::mem::take(self) {
+            Waiting::None => Waiting::One(entry),
+            Waiting::One(first) => Waiting::Many(vec![first, entry]),
+            Waiting::Many(mut entries) => {
+                entries.push(entry);
+                Waiting::Many(entries)
+            }
+        };
+    }
+
+    fn entries(&self) -> &[Box<str>] {
+        match self {
+            Waiting::None => &[],
+            Waiting::One(entry) => std::slice::from_ref(entry),
+            Waiting::Many(entries) => entries,
+        }
+    }
 }
 
 /// Work for the background threads.
@@ -243,25 +281,27 @@ impl State {
         sent
     }
 
-    /// Blob `sha256` is written: sync it, and place it wherever it is already wanted.
-    fn receive(&mut self, sha256: UploadDigest) -> Result<(), UploadError> {
-        let blob: Arc<Path> = self.blobs.join(sha256.to_string()).into();
+    /// Blob `sha256` (upload number `number`) is written: sync it, and place it wherever it is
+    /// already wanted.
+    fn receive(&mut self, sha256: &str, number: u32) -> Result<(), UploadError> {
+        let blob: Arc<Path> = self.blobs.join(sha256).into();
         if !self.send(Job::Sync(blob.to_path_buf())) {
             return Err(threads_stopped(blob.to_path_buf()));
         }
         // (Only a want sets `top`, before it adds to `waiting`.)
         if let Some(top) = self.top.clone()
-            && let Some(entries) = self.waiting.remove(&sha256)
+            && let Some(waiting) = self.waiting.get_mut(number as usize)
         {
-            for entry in entries {
-                let dest = top.join(&*entry);
+            let waiting = std::mem::take(waiting);
+            for entry in waiting.entries() {
+                let dest = top.join(&**entry);
                 self.send(Job::Place {
                     blob: Arc::clone(&blob),
                     dest,
                 });
             }
         }
-        self.received.insert(sha256);
+        self.received.insert(number);
         if self.lost {
             return Err(threads_stopped(blob.to_path_buf()));
         }
@@ -274,15 +314,18 @@ impl BlobSink {
     /// it is wanted, in the background.
     pub(crate) fn receive(&self, sha256: &str, data: &mut dyn Read) -> Result<(), UploadError> {
         let path = self.dir.join(sha256);
-        // The archive reader names blobs by their checked digest; anything else is a bug there.
-        let digest = UploadDigest::parse(sha256).ok_or_else(|| UploadError::Io {
-            path: path.clone(),
-            source: std::io::Error::other("not a lowercase hex sha256"),
-        })?;
+        // The archive reader names blobs by their checked digest, and passes only the uploads
+        // the manifest lists; anything else is a bug there.
+        let number = UploadDigest::parse(sha256)
+            .and_then(|digest| lock(&self.state).uploads.position(&digest))
+            .ok_or_else(|| UploadError::Io {
+                path: path.clone(),
+                source: std::io::Error::other("not an upload the manifest lists"),
+            })?;
         let mut file = std::fs::File::create(&path).map_err(io(&path))?;
         std::io::copy(data, &mut file).map_err(io(&path))?;
         drop(file);
-        lock(&self.state).receive(digest)
+        lock(&self.state).receive(sha256, number)
     }
 }
 
@@ -357,7 +400,8 @@ pub(crate) fn upload_path(
 }
 
 impl Staging {
-    pub(crate) fn new(uploads_dir: &Path) -> Result<Staging, UploadError> {
+    /// A staging area in `uploads_dir` for an archive that lists `uploads`.
+    pub(crate) fn new(uploads_dir: &Path, uploads: UploadIndex) -> Result<Staging, UploadError> {
         std::fs::create_dir_all(uploads_dir).map_err(io(uploads_dir))?;
         let dir = tempfile::Builder::new()
             .prefix(".hoist-import-")
@@ -374,8 +418,10 @@ impl Staging {
                 lost: false,
                 blobs,
                 top: None,
-                received: HashSet::new(),
-                waiting: HashMap::new(),
+                uploads,
+                received: RoaringBitmap::new(),
+                waiting: Vec::new(),
+                unlisted: None,
             })),
             pool: Some(pool),
             owned_top: None,
@@ -425,16 +471,31 @@ impl Staging {
         debug_assert_eq!(self.owned_top.as_deref(), Some(top), "one root per import");
         self.wanted += 1;
         let entry = &rel[entry_at..];
-        if state.received.contains(&sha256) {
+        let Some(number) = state.uploads.position(&sha256) else {
+            if state
+                .unlisted
+                .as_ref()
+                .is_none_or(|(_, first)| entry < &**first)
+            {
+                state.unlisted = Some((sha256, entry.into()));
+            }
+            return rel;
+        };
+        if state.received.contains(number) {
             if let Some(top) = state.top.clone() {
                 let blob = state.blobs.join(sha256.to_string()).into();
                 let dest = top.join(entry);
                 state.send(Job::Place { blob, dest });
             }
-        } else if let Some(waiting) = state.waiting.get_mut(&sha256) {
-            waiting.push(entry.into());
         } else {
-            state.waiting.insert(sha256, vec![entry.into()]);
+            let listed = state.uploads.len();
+            let state = &mut *state;
+            if state.waiting.is_empty() {
+                state.waiting.resize_with(listed, Waiting::default);
+            }
+            if let Some(waiting) = state.waiting.get_mut(number as usize) {
+                waiting.push(entry.into());
+            }
         }
         rel
     }
@@ -459,19 +520,25 @@ impl Staging {
         let Some(top) = self.owned_top.clone() else {
             return Ok(0);
         };
-        if let Some((sha256, entry)) = state
+        let waiting = state
             .waiting
             .iter()
-            .flat_map(|(sha, entries)| entries.iter().map(move |e| (sha, e)))
-            .min_by_key(|(_, e)| *e)
-        {
+            .enumerate()
+            .flat_map(|(number, waiting)| {
+                let digest = u32::try_from(number)
+                    .ok()
+                    .and_then(|n| state.uploads.digest(n));
+                (waiting.entries().iter()).filter_map(move |entry| Some((digest?, &**entry)))
+            });
+        let unlisted = (state.unlisted.as_ref()).map(|(digest, entry)| (*digest, &**entry));
+        if let Some((digest, entry)) = waiting.chain(unlisted).min_by_key(|(_, entry)| *entry) {
             return Err(UploadError::Missing {
-                sha256: sha256.to_string(),
+                sha256: digest.to_string(),
                 path: format!("{}/{entry}", top.display()),
             });
         }
-        state.received = HashSet::new();
-        state.waiting = HashMap::new();
+        state.received = RoaringBitmap::new();
+        state.waiting = Vec::new();
         drop(state);
         let final_dir = self.uploads_dir.join(&top);
         if final_dir.exists() {
@@ -531,6 +598,15 @@ mod tests {
         UploadDigest::parse(hex).expect("a test digest")
     }
 
+    /// A staging area for an archive that lists the uploads `shas`.
+    fn staging(root: &Path, shas: &[&str]) -> Staging {
+        let listed = crate::archive::Members::build(
+            std::iter::empty(),
+            shas.iter().map(|sha| (digest(sha), 1)),
+        );
+        Staging::new(root, listed.uploads()).unwrap()
+    }
+
     /// The archive reader's side: one blob written to the staging area.
     fn receive(s: &Staging, sha: &str, data: &[u8]) {
         s.blob_sink().unwrap().receive(sha, &mut &data[..]).unwrap();
@@ -548,8 +624,8 @@ mod tests {
     #[test]
     fn names_are_sanitized_and_placement_is_undone() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
         let sha = "ab".repeat(32);
+        let mut s = staging(root.path(), &[&sha]);
         receive(&s, &sha, b"hello");
         let rel = s.want("projects", 7, 1, digest(&sha), "../../etc/pa ss\\..wd");
         assert_eq!(rel, "projects/7/1/wd");
@@ -572,16 +648,26 @@ mod tests {
     #[test]
     fn missing_blob_is_an_error() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
+        // Listed by the manifest but never sent, or not listed at all: the first by path.
+        let listed = "ab".repeat(32);
+        let mut s = staging(root.path(), &[&listed]);
+        s.want("projects", 1, 2, digest(&listed), "b.txt");
+        s.want("projects", 1, 3, digest(&"ce".repeat(32)), "c.txt");
         s.want("projects", 1, 1, digest(&"cd".repeat(32)), "a.txt");
-        assert!(matches!(s.place(), Err(UploadError::Missing { .. })));
+        match s.place() {
+            Err(UploadError::Missing { sha256, path }) => {
+                assert_eq!(sha256, "cd".repeat(32));
+                assert_eq!(path, "projects/1/1/a.txt");
+            }
+            other => panic!("expected Missing, got {other:?}"),
+        }
     }
 
     #[test]
     fn wanted_before_received() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
         let sha = "01".repeat(32);
+        let mut s = staging(root.path(), &[&sha]);
         let rel = s.want("projects", 3, 10, digest(&sha), "a.txt");
         receive(&s, &sha, b"first want");
         assert_eq!(s.place().unwrap(), 1);
@@ -601,8 +687,8 @@ mod tests {
     #[test]
     fn received_before_wanted() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
         let sha = "02".repeat(32);
+        let mut s = staging(root.path(), &[&sha]);
         receive(&s, &sha, b"first blob");
         let rel = s.want("projects", 3, 11, digest(&sha), "b.txt");
         assert_eq!(s.place().unwrap(), 1);
@@ -616,8 +702,8 @@ mod tests {
     #[test]
     fn one_blob_wanted_by_two_rows() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
         let sha = "03".repeat(32);
+        let mut s = staging(root.path(), &[&sha]);
         let a = s.want("projects", 4, 1, digest(&sha), "same.txt");
         receive(&s, &sha, b"shared");
         // One wanted before the blob came, one after.
@@ -638,8 +724,8 @@ mod tests {
     #[test]
     fn received_but_unwanted_is_not_placed() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
         let (wanted, unwanted) = ("04".repeat(32), "05".repeat(32));
+        let mut s = staging(root.path(), &[&wanted, &unwanted]);
         let sink = s.blob_sink().unwrap();
         sink.receive(&unwanted, &mut &b"nobody"[..]).unwrap();
         let rel = s.want("projects", 5, 1, digest(&wanted), "c.txt");
@@ -657,7 +743,7 @@ mod tests {
 
         // Only unwanted blobs: nothing placed, nothing left.
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
+        let mut s = staging(root.path(), &[&wanted, &unwanted]);
         receive(&s, &unwanted, b"nobody");
         assert_eq!(s.place().unwrap(), 0);
         drop(s);
@@ -667,8 +753,8 @@ mod tests {
     #[test]
     fn wanted_but_never_received_leaves_nothing() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
         let (here, gone) = ("06".repeat(32), "07".repeat(32));
+        let mut s = staging(root.path(), &[&here, &gone]);
         s.want("projects", 6, 1, digest(&here), "here.txt");
         receive(&s, &here, b"here");
         s.want("projects", 6, 2, digest(&gone), "gone.txt");
@@ -687,11 +773,11 @@ mod tests {
     #[test]
     fn a_failed_background_job_surfaces_from_place() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
+        let sha = "08".repeat(32);
+        let mut s = staging(root.path(), &[&sha]);
         // A file where the staged tree's directory must go.
         let tree = s.dir.path().join("tree");
         std::fs::write(&tree, b"in the way").unwrap();
-        let sha = "08".repeat(32);
         s.want("projects", 8, 1, digest(&sha), "d.txt");
         receive(&s, &sha, b"data");
         match s.place() {
@@ -708,8 +794,9 @@ mod tests {
     #[test]
     fn wants_and_blobs_from_two_threads() {
         let root = tempfile::tempdir().unwrap();
-        let mut s = Staging::new(root.path()).unwrap();
         let shas: Vec<String> = (0..40u8).map(|i| format!("{i:02x}").repeat(32)).collect();
+        let listed: Vec<&str> = shas.iter().map(String::as_str).collect();
+        let mut s = staging(root.path(), &listed);
         let sink = s.blob_sink().unwrap();
         let reader = {
             let shas = shas.clone();
