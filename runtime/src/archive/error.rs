@@ -346,14 +346,15 @@ pub enum ArchiveError {
         /// The member.
         member: String,
     },
-    /// An upload file changed between `add_upload` and `finish`.
+    /// An upload file no longer held what `add_upload` hashed when it was read for the archive
+    /// (by the compression thread, then once more by `finish`).
     #[error("upload `{}` changed while the archive was written (sha256 {expected} became {actual})", path.display())]
     UploadChanged {
         /// The file.
         path: PathBuf,
         /// The digest taken by `add_upload`.
         expected: String,
-        /// The digest (or `size N`) found at `finish`.
+        /// The digest (or `a file of N bytes`) found at `finish`.
         actual: String,
     },
     /// The compression thread died.

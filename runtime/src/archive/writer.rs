@@ -15,8 +15,8 @@
 //!
 //! What the writer keeps per upload until `finish` is its digest and size (in an
 //! [`IndexMap`], for the order they were added in) and, from the compression thread, its
-//! piece's place in the shared spool file: about 120 bytes, where an archive can hold hundreds of
-//! thousands of uploads.
+//! piece's place in the shared spool file: about 120 bytes (estimated from the types' sizes),
+//! where an archive can hold hundreds of thousands of uploads.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
