@@ -614,6 +614,19 @@ fn deflate(
     }
 }
 
+/// Uncompressed bytes written to it go in with [`GzipAssembler::raw`].
+impl<W: Write> Write for GzipAssembler<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.raw(buf)?;
+        Ok(buf.len())
+    }
+
+    /// Leaves what the compressor holds there: flushing it would end a deflate block.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes one gzip member from small uncompressed pieces and precompressed [`Piece`]s.
 pub(crate) struct GzipAssembler<W: Write> {
     out: W,

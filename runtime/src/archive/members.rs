@@ -35,21 +35,25 @@ pub struct Members {
     /// Every entry that is not a canonical upload entry.
     named: BTreeMap<String, MemberInfo>,
     /// Canonical upload entries (`uploads/<sha256>` listing that same sha256 and no line count),
-    /// sorted by digest — which is their names' order. Shared with [`UploadIndex`]es.
-    uploads: Arc<Vec<(UploadDigest, u64)>>,
+    /// sorted by digest — which is their names' order. Shared with the [`UploadIndex`]es handed
+    /// out.
+    uploads: UploadIndex,
 }
 
 /// The canonical upload entries of a [`Members`], numbered `0..len` in digest order: what the
 /// archive reader and the importer key what they track per upload by (a bit, where a set of
 /// digests took ~45 bytes per upload). Shares the list with the `Members` it came from.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct UploadIndex(Arc<Vec<(UploadDigest, u64)>>);
 
 impl UploadIndex {
     /// The number of upload `digest`, if it is listed.
     pub(crate) fn position(&self, digest: &UploadDigest) -> Option<u32> {
-        let at = self.0.binary_search_by(|(d, _)| d.cmp(digest)).ok()?;
-        u32::try_from(at).ok()
+        u32::try_from(self.find(digest)?).ok()
+    }
+
+    fn find(&self, digest: &UploadDigest) -> Option<usize> {
+        self.0.binary_search_by(|(d, _)| d.cmp(digest)).ok()
     }
 
     /// The number of uploads.
@@ -91,18 +95,17 @@ impl Members {
     }
 
     fn upload_index(&self, name: &str) -> Option<usize> {
-        let digest = UploadDigest::of_member(name)?;
-        self.uploads.binary_search_by(|(d, _)| d.cmp(&digest)).ok()
+        self.uploads.find(&UploadDigest::of_member(name)?)
     }
 
     /// The number of member `name` among the canonical upload entries (see [`UploadIndex`]).
     pub(crate) fn upload_number(&self, name: &str) -> Option<u32> {
-        u32::try_from(self.upload_index(name)?).ok()
+        self.uploads.position(&UploadDigest::of_member(name)?)
     }
 
     /// The canonical upload entries, numbered.
     pub(crate) fn uploads(&self) -> UploadIndex {
-        UploadIndex(Arc::clone(&self.uploads))
+        self.uploads.clone()
     }
 
     /// The entry of member `name`.
@@ -110,7 +113,7 @@ impl Members {
         if let Some(info) = self.named.get(name) {
             return Some(info.clone());
         }
-        let (digest, bytes) = self.uploads[self.upload_index(name)?];
+        let (digest, bytes) = self.uploads.0[self.upload_index(name)?];
         Some(upload_info(digest, bytes))
     }
 
@@ -124,8 +127,8 @@ impl Members {
         let old = self.remove(&name);
         match canonical_upload(&name, &info) {
             Some(digest) => {
-                let at = self.uploads.partition_point(|(d, _)| *d < digest);
-                Arc::make_mut(&mut self.uploads).insert(at, (digest, info.bytes));
+                let at = self.uploads.0.partition_point(|(d, _)| *d < digest);
+                Arc::make_mut(&mut self.uploads.0).insert(at, (digest, info.bytes));
             }
             None => {
                 self.named.insert(name, info);
@@ -140,7 +143,7 @@ impl Members {
             return Some(info);
         }
         let at = self.upload_index(name)?;
-        let (digest, bytes) = Arc::make_mut(&mut self.uploads).remove(at);
+        let (digest, bytes) = Arc::make_mut(&mut self.uploads.0).remove(at);
         Some(upload_info(digest, bytes))
     }
 
@@ -170,7 +173,7 @@ impl Members {
     pub fn iter(&self) -> impl Iterator<Item = (Cow<'_, str>, MemberInfo)> {
         Merge {
             named: self.named.iter().peekable(),
-            uploads: self.uploads.iter().peekable(),
+            uploads: self.uploads.0.iter().peekable(),
         }
     }
 }
@@ -274,7 +277,7 @@ impl Builder {
         }
         Members {
             named: self.named,
-            uploads: Arc::new(uploads),
+            uploads: UploadIndex(Arc::new(uploads)),
         }
     }
 }

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use roaring::RoaringBitmap;
+use smallvec::SmallVec;
 
 use crate::archive::UploadIndex;
 use crate::archive::names::UploadDigest;
@@ -71,35 +72,9 @@ struct State {
     unlisted: Option<(UploadDigest, Box<str>)>,
 }
 
-/// The paths under `top` that wait for one blob.
-#[derive(Debug, Default)]
-enum Waiting {
-    #[default]
-    None,
-    One(Box<str>),
-    Many(Vec<Box<str>>),
-}
-
-impl Waiting {
-    fn push(&mut self, entry: Box<str>) {
-        *self = match std::mem::take(self) {
-            Waiting::None => Waiting::One(entry),
-            Waiting::One(first) => Waiting::Many(vec![first, entry]),
-            Waiting::Many(mut entries) => {
-                entries.push(entry);
-                Waiting::Many(entries)
-            }
-        };
-    }
-
-    fn entries(&self) -> &[Box<str>] {
-        match self {
-            Waiting::None => &[],
-            Waiting::One(entry) => std::slice::from_ref(entry),
-            Waiting::Many(entries) => entries,
-        }
-    }
-}
+/// The paths under `top` that wait for one blob: almost always one (a blob shared by several
+/// upload records waits for each), kept inline.
+type Waiting = SmallVec<[Box<str>; 1]>;
 
 /// Work for the background threads.
 #[derive(Debug)]
@@ -116,6 +91,8 @@ enum Job {
 #[derive(Debug, Clone)]
 pub(crate) struct BlobSink {
     dir: PathBuf,
+    /// The state's [`State::uploads`], to number a blob without taking the lock.
+    uploads: UploadIndex,
     state: Arc<Mutex<State>>,
 }
 
@@ -293,7 +270,7 @@ impl State {
             && let Some(waiting) = self.waiting.get_mut(number as usize)
         {
             let waiting = std::mem::take(waiting);
-            for entry in waiting.entries() {
+            for entry in &waiting {
                 let dest = top.join(&**entry);
                 self.send(Job::Place {
                     blob: Arc::clone(&blob),
@@ -317,7 +294,7 @@ impl BlobSink {
         // The archive reader names blobs by their checked digest, and passes only the uploads
         // the manifest lists; anything else is a bug there.
         let number = UploadDigest::parse(sha256)
-            .and_then(|digest| lock(&self.state).uploads.position(&digest))
+            .and_then(|digest| self.uploads.position(&digest))
             .ok_or_else(|| UploadError::Io {
                 path: path.clone(),
                 source: std::io::Error::other("not an upload the manifest lists"),
@@ -446,6 +423,7 @@ impl Staging {
         }
         Ok(BlobSink {
             dir: self.blob_dir(),
+            uploads: lock(&self.state).uploads.clone(),
             state: Arc::clone(&self.state),
         })
     }
@@ -528,7 +506,9 @@ impl Staging {
                 let digest = u32::try_from(number)
                     .ok()
                     .and_then(|n| state.uploads.digest(n));
-                (waiting.entries().iter()).filter_map(move |entry| Some((digest?, &**entry)))
+                waiting
+                    .iter()
+                    .filter_map(move |entry| Some((digest?, &**entry)))
             });
         let unlisted = (state.unlisted.as_ref()).map(|(digest, entry)| (*digest, &**entry));
         if let Some((digest, entry)) = waiting.chain(unlisted).min_by_key(|(_, entry)| *entry) {
