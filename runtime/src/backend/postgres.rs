@@ -120,24 +120,31 @@ pub(crate) async fn allocate_ids(
         return Ok(allocated);
     }
     // `i` numbers the non-empty requests from 1. Without a sequence `nextval(NULL)` is NULL: one
-    // run with a NULL start.
-    let runs: Vec<(i64, Option<i64>, i64)> = sqlx::query_as(
+    // run with a NULL start. The `o`-th value drawn for a request is grouped by `v - o`: values
+    // drawn one after the other (as a sequence gives them unless a concurrent writer draws in
+    // between) share a group. That is a hash aggregate over a stream of values, where numbering
+    // them in order sorted them and a `generate_series` in `FROM` and a CTE of the drawn values
+    // stored them (a million ids in `psql`: ~0.9 s → ~0.35 s; drawing them alone takes ~0.3 s).
+    // Within a group `v = g + o`, so its values are distinct, and a run exactly when there are
+    // `max − min + 1` of them — checked below: a cycling sequence can come back to a group after
+    // a wrap and leave holes in it.
+    let runs: Vec<(i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
         "WITH wanted AS MATERIALIZED (\
            SELECT w.i, pg_get_serial_sequence(w.t, 'id')::regclass AS seq, w.n \
            FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS w(t, n, i)\
-         ), drawn AS (\
-           SELECT i, nextval(seq) AS v FROM wanted, generate_series(1::int8, n)\
          ) \
-         SELECT i, min(v), count(*) FROM (\
-           SELECT i, v, v - row_number() OVER (PARTITION BY i ORDER BY v) AS g FROM drawn\
-         ) b GROUP BY i, g ORDER BY 1, 2",
+         SELECT i, min(v), max(v), count(*) FROM (\
+           SELECT i, nextval(seq) AS v, o FROM (\
+             SELECT i, seq, generate_series(1::int8, n) AS o FROM wanted\
+           ) numbered\
+         ) drawn GROUP BY i, v - o ORDER BY 1, 2",
     )
     .bind(&tables)
     .bind(&counts)
     .fetch_all(conn)
     .await
     .map_err(|e| BackendError::query("allocate ids", &describe(wanted), e))?;
-    for (i, start, len) in runs {
+    for (i, start, end, len) in runs {
         // Request `i` (from 1) of the non-empty ones, back to its position in `wanted`.
         let Some(&k) = usize::try_from(i - 1).ok().and_then(|i| positions.get(i)) else {
             return Err(BackendError::invalid(
@@ -151,6 +158,17 @@ pub(crate) async fn allocate_ids(
         })?;
         let len = u64::try_from(len)
             .map_err(|_| BackendError::invalid(table, format!("negative run length {len}")))?;
+        // `end − start + 1`, without overflow for any pair of i64s.
+        let span = end.map(|end| i128::from(end) - i128::from(start) + 1);
+        if span != Some(i128::from(len)) {
+            return Err(BackendError::invalid(
+                table,
+                format!(
+                    "the sequence gave {len} ids from {start} to {} that are not consecutive",
+                    end.map_or_else(|| "NULL".to_owned(), |e| e.to_string())
+                ),
+            ));
+        }
         allocated[k]
             .push(start, len)
             .map_err(|e| BackendError::invalid(table, format!("sequence values: {e}")))?;
