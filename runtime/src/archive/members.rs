@@ -108,6 +108,24 @@ impl Members {
         self.uploads.clone()
     }
 
+    /// The first member in name order that was not seen: `named_seen` is asked about the
+    /// entries that are not canonical upload entries (by name), `upload_seen` about the upload
+    /// entries (by number) — so no upload's name is spelled out unless it is the answer.
+    pub(crate) fn first_unseen(
+        &self,
+        named_seen: impl Fn(&str) -> bool,
+        upload_seen: impl Fn(u32) -> bool,
+    ) -> Option<String> {
+        let named = self.named.keys().find(|name| !named_seen(name));
+        let upload = (0..self.uploads.len())
+            .find(|&at| u32::try_from(at).is_ok_and(|number| !upload_seen(number)))
+            .map(|at| names::upload_member(&self.uploads.0[at].0.to_string()));
+        match (named, upload) {
+            (Some(named), Some(upload)) => Some(named.clone().min(upload)),
+            (named, upload) => named.cloned().or(upload),
+        }
+    }
+
     /// The entry of member `name`.
     pub fn get(&self, name: &str) -> Option<MemberInfo> {
         if let Some(info) = self.named.get(name) {
@@ -408,6 +426,45 @@ mod tests {
 
     fn hex(byte: u8) -> String {
         format!("{byte:02x}").repeat(32)
+    }
+
+    /// The first unseen member in name order, whichever kind it is, as `names()` would find it.
+    #[test]
+    fn first_unseen_is_in_name_order_across_both_kinds() {
+        let (a, b) = (hex(0x11), hex(0xee));
+        let members: Members = [
+            ("tree/project.ndjson".to_owned(), info(3, &a, Some(1))),
+            (format!("uploads/{a}"), info(5, &a, None)),
+            (format!("uploads/{b}"), info(6, &b, None)),
+            ("users.ndjson".to_owned(), info(4, &b, Some(1))),
+        ]
+        .into_iter()
+        .collect();
+        let named = |seen: &'static [&'static str]| move |name: &str| seen.contains(&name);
+        let upload = |seen: &'static [u32]| move |number: u32| seen.contains(&number);
+        // Nothing seen: `tree/…` sorts before `uploads/…`.
+        assert_eq!(
+            members.first_unseen(named(&[]), upload(&[])).as_deref(),
+            Some("tree/project.ndjson")
+        );
+        // The tree seen: the first upload by number (= by name), not the later named entry.
+        assert_eq!(
+            members.first_unseen(named(&["tree/project.ndjson"]), upload(&[])),
+            Some(format!("uploads/{a}"))
+        );
+        assert_eq!(
+            members.first_unseen(named(&["tree/project.ndjson"]), upload(&[0])),
+            Some(format!("uploads/{b}"))
+        );
+        // Every upload seen: the named entry after them.
+        assert_eq!(
+            members
+                .first_unseen(named(&["tree/project.ndjson"]), upload(&[0, 1]))
+                .as_deref(),
+            Some("users.ndjson")
+        );
+        let all = named(&["tree/project.ndjson", "users.ndjson"]);
+        assert_eq!(members.first_unseen(all, upload(&[0, 1])), None);
     }
 
     #[test]

@@ -418,11 +418,12 @@ impl SeenMembers {
         }
     }
 
-    fn contains(&self, name: &str, members: &Members) -> bool {
-        match members.upload_number(name) {
-            Some(number) => self.uploads.contains(number),
-            None => self.others.contains(name),
-        }
+    /// The first member `members` lists that was not seen, in name order.
+    fn first_missing(&self, members: &Members) -> Option<String> {
+        members.first_unseen(
+            |name| self.others.contains(name),
+            |number| self.uploads.contains(number),
+        )
     }
 }
 
@@ -677,14 +678,9 @@ impl<'a> Scanner<'a> {
             return Err(ArchiveError::MissingMember { member });
         }
         if let Some(manifest) = &self.manifest
-            && let Some(member) = manifest
-                .members
-                .names()
-                .find(|m| !names_seen.contains(m, &manifest.members))
+            && let Some(member) = names_seen.first_missing(&manifest.members)
         {
-            return Err(ArchiveError::MissingMember {
-                member: member.into_owned(),
-            });
+            return Err(ArchiveError::MissingMember { member });
         }
         Ok(())
     }

@@ -299,40 +299,39 @@ impl ArchiveWriter {
             .drain()
             .map_err(|e| ArchiveError::io("read", file, e))?;
         let digest = reader.finish();
-        let sha256 = digest.sha256;
-        if self.uploads.contains_key(&UploadDigest::from(digest.raw)) {
-            return Ok(sha256);
+        let listed = UploadDigest::from(digest.raw);
+        if !self.uploads.contains_key(&listed) {
+            self.record_upload(listed, digest.bytes, file.to_path_buf())?;
         }
-        self.record_upload(digest.raw, sha256, digest.bytes, file.to_path_buf())
+        Ok(digest.sha256)
     }
 
     /// Adds an upload from memory (spooled to disk); returns its sha256.
     pub fn add_upload_bytes(&mut self, bytes: &[u8]) -> Result<String, ArchiveError> {
-        let raw = sha256(bytes);
-        let sha256 = hex::encode(raw);
-        if self.uploads.contains_key(&UploadDigest::from(raw)) {
-            return Ok(sha256);
+        let digest = UploadDigest::from(sha256(bytes));
+        if !self.uploads.contains_key(&digest) {
+            let (_, path) = self.spool_path("upload");
+            fs::write(&path, bytes).map_err(|e| ArchiveError::io("write spool file", &path, e))?;
+            self.record_upload(digest, bytes.len() as u64, path)?;
         }
-        let (_, path) = self.spool_path("upload");
-        fs::write(&path, bytes).map_err(|e| ArchiveError::io("write spool file", &path, e))?;
-        self.record_upload(raw, sha256, bytes.len() as u64, path)
+        Ok(digest.to_string())
     }
 
-    /// Queues a new upload for compression and lists it.
+    /// Queues new upload `digest` (`bytes` bytes, read from `source`) for compression and
+    /// lists it.
     fn record_upload(
         &mut self,
-        raw: [u8; 32],
-        sha256: String,
+        digest: UploadDigest,
         bytes: u64,
         source: PathBuf,
-    ) -> Result<String, ArchiveError> {
+    ) -> Result<(), ArchiveError> {
         self.deflater.upload(UploadJob {
             source,
-            sha256: sha256.clone(),
+            sha256: digest.to_string(),
             bytes,
         })?;
-        self.uploads.insert(UploadDigest::from(raw), bytes);
-        Ok(sha256)
+        self.uploads.insert(digest, bytes);
+        Ok(())
     }
 
     /// Writes the archive: `VERSION`, `manifest.json` (with the member list and upload totals
