@@ -552,11 +552,12 @@ impl ImportTx {
         self.tx.count(q).await
     }
 
-    /// Refresh the planner's statistics of `table` inside the transaction (PostgreSQL: `ANALYZE`,
-    /// which sees the transaction's own rows; elsewhere nothing). PostgreSQL plans the foreign-key
-    /// check it runs for every inserted row once per connection and keeps the plan; planned while a
-    /// parent table was (or was recorded as) nearly empty, it is a sequential scan, which turns a
-    /// large import quadratic. New statistics invalidate the kept plans.
+    /// Refresh the planner's statistics of `table` inside the transaction (PostgreSQL: `ANALYZE`
+    /// of its size and its `id` column, which sees the transaction's own rows; elsewhere
+    /// nothing). PostgreSQL plans the foreign-key check it runs for every inserted row once per
+    /// connection and keeps the plan; planned while a parent table was (or was recorded as)
+    /// nearly empty, it is a sequential scan, which turns a large import quadratic. New
+    /// statistics invalidate the kept plans.
     pub async fn refresh_statistics(&mut self, table: &str) -> Result<(), BackendError> {
         match &mut self.tx {
             Tx::Postgres(tx) => postgres::analyze(tx, table).await,

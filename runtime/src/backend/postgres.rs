@@ -190,10 +190,15 @@ fn describe(wanted: &[(&str, usize)]) -> String {
     names.join(", ")
 }
 
-/// `ANALYZE table` (inside the import transaction: it counts the transaction's own rows).
+/// `ANALYZE table ("id")` (inside the import transaction: it counts the transaction's own rows).
+///
+/// The foreign-key checks look parents up by `id` alone, and their plans need only the table's
+/// size (which any `ANALYZE` refreshes) and the statistics of `id`. Computing those of every
+/// column costs far more on tables with large text (notes, 18k rows: 145–187 ms against 24–31 ms
+/// in `psql`); the other columns keep the statistics they had until autovacuum runs after the
+/// commit.
 pub(crate) async fn analyze(conn: &mut PgConnection, table: &str) -> Result<(), BackendError> {
-    let statement = format!("ANALYZE {}", quote_ident(Dialect::Postgres, table));
-    sqlx::query(AssertSqlSafe(statement))
+    sqlx::query(AssertSqlSafe(sql::analyze_id(table)))
         .execute(conn)
         .await
         .map_err(|e| BackendError::query("analyze", table, e))?;

@@ -652,6 +652,17 @@ pub(crate) fn copy_in(table: &str, columns: &[(&str, LogicalType)]) -> String {
     b.finish().sql
 }
 
+/// PostgreSQL `ANALYZE t ("id")`: the table's size and the statistics of its `id` alone.
+pub(crate) fn analyze_id(table: &str) -> String {
+    let mut b = Builder::new(Dialect::Postgres);
+    b.push("ANALYZE ")
+        .ident(table)
+        .push(" (")
+        .ident("id")
+        .push(")");
+    b.finish().sql
+}
+
 /// `SELECT id FROM t WHERE c1 = v1 AND c2 IS NULL … LIMIT 1`.
 pub(crate) fn find_id<'a>(
     dialect: Dialect,
@@ -1017,6 +1028,7 @@ mod tests {
             ),
             r#"COPY "t" ("id", "a b") FROM STDIN"#
         );
+        assert_eq!(analyze_id("a\"b"), r#"ANALYZE "a""b" ("id")"#);
         let v = Value::Int(5);
         assert_eq!(
             update_unnest("t", "c", LogicalType::Integer, &[1], vec![&v]).sql,
