@@ -312,12 +312,11 @@ impl Session<'_> {
             self.scratch.drop_db(&scratch_db).await?;
         }
         tracing::debug!(ms = cleanup.elapsed().as_millis() as u64, "targets dropped");
-        let cleanup = Instant::now();
-        let _ = std::fs::remove_dir_all(&dst_uploads);
-        tracing::debug!(
-            ms = cleanup.elapsed().as_millis() as u64,
-            "target uploads removed"
-        );
+        // The imported upload files stay until the work directory goes, after the last
+        // repetition: on ext4 without a journal, files deleted within the last minute make
+        // creating new ones slow (the kernel skips their inodes one by one), so deleting one
+        // repetition's files would slow the next repetition's import — the bench's doing, not
+        // the import's (see BENCHMARKS.md, twelfth session).
         Ok(Repetition {
             export,
             copy_out,
