@@ -210,8 +210,8 @@ fn describe(wanted: &[(&str, usize)]) -> String {
 /// The foreign-key checks look parents up by `id` alone, and their plans need only the table's
 /// size (which any `ANALYZE` refreshes) and the statistics of `id`. Computing those of every
 /// column costs far more on tables with large text (20k notes written in the same transaction:
-/// 127–196 ms against 19–32 ms in `psql`); the other columns keep the statistics they had until
-/// autovacuum runs after the commit.
+/// 127–196 ms against 19–32 ms in `psql`); the other columns keep the statistics they had (none,
+/// on a table never analyzed) until autovacuum analyzes the table after the commit.
 pub(crate) async fn analyze(conn: &mut PgConnection, table: &str) -> Result<(), BackendError> {
     sqlx::query(AssertSqlSafe(sql::analyze_id(table)))
         .execute(conn)
