@@ -118,8 +118,10 @@ impl Members {
     ) -> Option<String> {
         let named = self.named.keys().find(|name| !named_seen(name));
         let upload = (0..self.uploads.len())
-            .find(|&at| u32::try_from(at).is_ok_and(|number| !upload_seen(number)))
-            .map(|at| names::upload_member(&self.uploads.0[at].0.to_string()));
+            .map_while(|at| u32::try_from(at).ok())
+            .find(|&number| !upload_seen(number))
+            .and_then(|number| self.uploads.digest(number))
+            .map(|digest| names::upload_member(&digest.to_string()));
         match (named, upload) {
             (Some(named), Some(upload)) => Some(named.clone().min(upload)),
             (named, upload) => named.cloned().or(upload),
