@@ -225,11 +225,12 @@ impl Writer {
 mod tests {
     use super::*;
 
-    /// The rows at which a parent growing by `step` rows per batch gets its statistics refreshed.
-    fn refreshes(step: u64, total: u64) -> Vec<u64> {
+    /// The sizes, among a parent's sizes after each of its batches, at which its statistics are
+    /// refreshed.
+    fn refreshes(sizes: impl IntoIterator<Item = u64>) -> Vec<u64> {
         let mut refreshed = 0;
         let mut at = Vec::new();
-        for rows in (step..=total).step_by(step as usize) {
+        for rows in sizes {
             if refresh_due(rows, refreshed) {
                 refreshed = rows;
                 at.push(rows);
@@ -240,25 +241,23 @@ mod tests {
 
     #[test]
     fn a_small_parent_is_never_analyzed() {
-        assert_eq!(refreshes(10, 90), Vec::<u64>::new());
+        assert_eq!(refreshes((10..=90).step_by(10)), Vec::<u64>::new());
     }
 
     #[test]
     fn the_first_refresh_comes_within_a_batch_of_a_hundred_rows() {
         // The 100k import's `ci_pipelines`: 54 in the first batch, then ~440 per batch.
-        let mut refreshed = 0;
-        let mut at = Vec::new();
-        for rows in [54, 488, 920, 1367, 1810, 2240, 2437] {
-            if refresh_due(rows, refreshed) {
-                refreshed = rows;
-                at.push(rows);
-            }
-        }
-        assert_eq!(at, vec![488, 2240]);
+        assert_eq!(
+            refreshes([54, 488, 920, 1367, 1810, 2240, 2437]),
+            vec![488, 2240]
+        );
     }
 
     #[test]
     fn later_refreshes_come_at_every_fourfold_growth() {
-        assert_eq!(refreshes(100, 7_000), vec![100, 400, 1_600, 6_400]);
+        assert_eq!(
+            refreshes((100..=7_000).step_by(100)),
+            vec![100, 400, 1_600, 6_400]
+        );
     }
 }
