@@ -58,6 +58,8 @@ fn refresh_due(rows: u64, refreshed: u64) -> bool {
 struct Conn {
     tx: ImportTx,
     tables: HashMap<&'static str, TableLog>,
+    /// When the last batch was written (none yet: the writer has not started).
+    done: Option<Instant>,
 }
 
 /// What the writer did to one table (logged at debug level when the import ends: where the
@@ -112,6 +114,8 @@ pub(crate) struct Writer {
     state: State,
     /// Time the importer waited for a batch in flight.
     waited: Duration,
+    /// Time the database had no batch, between the first batch and the last.
+    idle: Duration,
 }
 
 impl Writer {
@@ -120,8 +124,10 @@ impl Writer {
             state: State::Idle(Conn {
                 tx,
                 tables: HashMap::new(),
+                done: None,
             }),
             waited: Duration::ZERO,
+            idle: Duration::ZERO,
         }
     }
 
@@ -164,8 +170,18 @@ impl Writer {
         let State::Idle(mut conn) = std::mem::replace(&mut self.state, State::Gone) else {
             unreachable!("tx() leaves the writer idle or fails");
         };
+        if let Some(done) = conn.done.take() {
+            let gap = done.elapsed();
+            self.idle += gap;
+            if gap >= Duration::from_millis(10) {
+                let rows: u64 = conn.tables.values().map(|t| t.rows).sum();
+                let next: Vec<_> = batch.iter().map(|t| (t.table, t.rows.len())).collect();
+                tracing::debug!(gap_ms = gap.as_millis() as u64, rows, ?next, "writer idle");
+            }
+        }
         self.state = State::Busy(tokio::spawn(async move {
             let result = conn.write(&batch).await;
+            conn.done = Some(Instant::now());
             (conn, result)
         }));
         Ok(())
@@ -184,6 +200,7 @@ impl Writer {
                 tracing::debug!(
                     writing_ms = writing.as_millis() as u64,
                     waited_ms = self.waited.as_millis() as u64,
+                    idle_ms = self.idle.as_millis() as u64,
                     "all batches written"
                 );
                 for (table, w) in &conn.tables {
