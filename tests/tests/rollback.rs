@@ -43,20 +43,33 @@ async fn mysql_cancellation_leaves_nothing() {
     cancellation(Kind::MySql).await;
 }
 
-/// `fail_after_rows`: after the first batch, half-way, and after the very last row (everything
-/// written, uploads received, just before the commit).
+/// `fail_after_rows`: after the first batch, half-way, and after the very last row. The last rows
+/// go to the database at the first upload, while the uploads are still to be read: the database
+/// writes them as the reader stages the blobs, instead of waiting for every blob.
 async fn injected_failure(kind: Kind) {
     let Some(t) = Transfer::new(kind, ISSUES).await else {
         return;
     };
     let total = t.rows_to_write();
+    let uploads = t.contents.uploads.len() as u64;
+    assert!(
+        uploads >= 2,
+        "the fixture needs uploads to show when the last rows are written (it has {uploads})"
+    );
     let before = State::capture(&t.target).await;
     for after_rows in [1, total / 2, total] {
         let mut req = t.import_request();
         req.batch_size = Some(50);
         req.fail_after_rows = Some(after_rows);
         match t.target.try_import(&req).await {
-            Err(ForgeError::Import(ImportError::Injected(_))) => {}
+            Err(ForgeError::Import(ImportError::Injected { rows, uploads_read })) => {
+                assert!(rows >= after_rows, "{kind:?}: failed after {rows} rows");
+                assert_eq!(
+                    uploads_read, 0,
+                    "{kind:?}: failing after {after_rows} rows: the rows waited for \
+                     {uploads_read} of {uploads} uploads"
+                );
+            }
             Err(e) => panic!(
                 "{kind:?}: expected the injected failure, got {}",
                 e.one_line()

@@ -169,8 +169,9 @@ pub enum ImportError {
     },
     #[error("import cancelled; nothing was written")]
     Cancelled,
-    #[error("{0}")]
-    Injected(String),
+    /// The failure a test asked for with `ImportOptions::fail_after_rows`.
+    #[error("injected failure after {rows} rows, with {uploads_read} uploads read")]
+    Injected { rows: u64, uploads_read: u64 },
     #[error("the archive reader stopped unexpectedly: {0}")]
     Reader(String),
     #[error("the database writer stopped unexpectedly: {0}")]
@@ -393,6 +394,8 @@ struct Run<'a> {
     rows: u64,
     /// Rows sent to the database so far.
     written: u64,
+    /// Uploads the archive reader has handed over so far (each one staged).
+    uploads_read: u64,
     totals: BTreeMap<String, u64>,
 }
 
@@ -447,6 +450,7 @@ impl<'a> Run<'a> {
             relations: Relations::new(&plan.root),
             rows: 0,
             written: 0,
+            uploads_read: 0,
             totals,
         }
     }
@@ -625,14 +629,28 @@ impl<'a> Run<'a> {
                     }
                 }
                 // The blob sink registered it with the staging area when it wrote it; the event
-                // is here so that a cancellation while uploads stream is noticed (above).
-                Event::Upload => {}
+                // is here so that a cancellation while uploads stream is noticed (above), and so
+                // that the tree's last rows are written while they stream.
+                Event::Upload => {
+                    if self.uploads_read == 0 {
+                        self.finish_tree().await?;
+                    }
+                    self.uploads_read += 1;
+                }
             }
         }
+        self.finish_tree().await
+    }
+
+    /// Once the tree is complete — at the first upload (the reader lets only uploads follow it), or
+    /// at the end of an archive without uploads: write the root (if no relation did), the rows that
+    /// waited for others, and every buffered row. The database then writes the last rows while the
+    /// uploads are read, instead of after them (at 100k rows it sat idle for 0.3–0.5 s there).
+    /// Does nothing the second time.
+    async fn finish_tree(&mut self) -> Result<(), ImportError> {
         self.write_root().await?;
         self.resolve_deferred(true).await?;
-        self.flush().await?;
-        Ok(())
+        self.flush().await
     }
 
     /// Whether the buffered rows should go to the writer now: a full batch (by rows or bytes), or
@@ -1208,10 +1226,10 @@ impl<'a> Run<'a> {
         {
             // Let the rows reach the database first, so the rollback has something to undo.
             self.tx().await?;
-            return Err(ImportError::Injected(format!(
-                "injected failure after {} rows",
-                self.written
-            )));
+            return Err(ImportError::Injected {
+                rows: self.written,
+                uploads_read: self.uploads_read,
+            });
         }
         Ok(())
     }
