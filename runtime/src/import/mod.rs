@@ -633,6 +633,7 @@ impl<'a> Run<'a> {
                 // that the tree's last rows are written while they stream.
                 Event::Upload => {
                     if self.uploads_read == 0 {
+                        tracing::debug!(rows = self.rows, "tree read; uploads follow");
                         self.finish_tree().await?;
                     }
                     self.uploads_read += 1;

@@ -14,9 +14,10 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use roaring::RoaringBitmap;
 use smallvec::SmallVec;
@@ -56,6 +57,8 @@ struct State {
     jobs: Option<SyncSender<Job>>,
     /// A job could not be handed to the threads (they all stopped).
     lost: bool,
+    /// Time spent waiting for room in the job queue: the threads were the slower side.
+    queue_full: Duration,
     /// `<staging>/blobs`.
     blobs: PathBuf,
     /// `<staging>/tree/<root table>/<root id>`, from the first want on.
@@ -253,7 +256,20 @@ impl State {
     /// who wants the lock waits too — the importer's `want`, on its async task, for as long as
     /// the archive reader waits here for a thread (at most one job's `fsync`).
     fn send(&mut self, job: Job) -> bool {
-        let sent = self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok());
+        let Some(jobs) = self.jobs.as_ref() else {
+            self.lost = true;
+            return false;
+        };
+        let sent = match jobs.try_send(job) {
+            Ok(()) => true,
+            Err(TrySendError::Full(job)) => {
+                let waiting = Instant::now();
+                let sent = jobs.send(job).is_ok();
+                self.queue_full += waiting.elapsed();
+                sent
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        };
         self.lost |= !sent;
         sent
     }
@@ -393,6 +409,7 @@ impl Staging {
             state: Arc::new(Mutex::new(State {
                 jobs: Some(jobs),
                 lost: false,
+                queue_full: Duration::ZERO,
                 blobs,
                 top: None,
                 uploads,
@@ -488,10 +505,18 @@ impl Staging {
         // Every blob durable and every wanted file staged (its directory synced) before the
         // rename, and so before the commit.
         self.close();
+        let waiting = Instant::now();
         if let Some(pool) = self.pool.take() {
             pool.finish()?;
         }
         let mut state = lock(&self.state);
+        // Whether the upload threads were the slower side: how long the reader (and the wants)
+        // waited for room in their queue, and how long placing waited for their last jobs.
+        tracing::debug!(
+            queue_full_ms = state.queue_full.as_millis() as u64,
+            threads_ms = waiting.elapsed().as_millis() as u64,
+            "uploads staged"
+        );
         if state.lost {
             return Err(threads_stopped(self.dir.path().to_path_buf()));
         }

@@ -197,10 +197,16 @@ impl Writer {
                     .values()
                     .map(|w| w.inserting + w.analyzing)
                     .sum();
+                // How long the database had nothing left to write before the commit: the rest of
+                // the uploads' stream, and placing them.
+                let after_ms = conn
+                    .done
+                    .map_or(0, |done| done.elapsed().as_millis() as u64);
                 tracing::debug!(
                     writing_ms = writing.as_millis() as u64,
                     waited_ms = self.waited.as_millis() as u64,
                     idle_ms = self.idle.as_millis() as u64,
+                    after_ms,
                     "all batches written"
                 );
                 for (table, w) in &conn.tables {
