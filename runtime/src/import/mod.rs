@@ -646,8 +646,8 @@ impl<'a> Run<'a> {
     /// Once the tree is complete — at the first upload (the reader lets only uploads follow it), or
     /// at the end of an archive without uploads: write the root (if no relation did), the rows that
     /// waited for others, and every buffered row. The database then writes the last rows while the
-    /// uploads are read, instead of after them (at 100k rows it sat idle for 0.3–0.5 s there).
-    /// Does nothing the second time.
+    /// uploads are read, instead of idling until they are (see BENCHMARKS.md, "The tree's last rows
+    /// at the first upload"). Does nothing the second time.
     async fn finish_tree(&mut self) -> Result<(), ImportError> {
         self.write_root().await?;
         self.resolve_deferred(true).await?;

@@ -174,9 +174,14 @@ impl Writer {
             let gap = done.elapsed();
             self.idle += gap;
             if gap >= Duration::from_millis(10) {
-                let rows: u64 = conn.tables.values().map(|t| t.rows).sum();
+                let written: u64 = conn.tables.values().map(|t| t.rows).sum();
                 let next: Vec<_> = batch.iter().map(|t| (t.table, t.rows.len())).collect();
-                tracing::debug!(gap_ms = gap.as_millis() as u64, rows, ?next, "writer idle");
+                tracing::debug!(
+                    gap_ms = gap.as_millis() as u64,
+                    written,
+                    ?next,
+                    "writer idle"
+                );
             }
         }
         self.state = State::Busy(tokio::spawn(async move {
