@@ -5,7 +5,7 @@ use std::io::Read;
 
 use serde_json::{Map, Value as Json};
 
-use crate::archive::{EventSink, StreamError, VerifiedArchive};
+use crate::archive::{EventSink, StreamError, UploadSink, VerifiedArchive};
 
 /// One item of an archive's content, in archive order.
 #[derive(Debug)]
@@ -25,20 +25,31 @@ pub(crate) enum Event {
         value: Map<String, Json>,
     },
     RelationEnd,
-    /// An upload whose bytes (and name) went to the upload callback. It carries nothing, but it
-    /// reaches the importer's loop once per upload, which checks for cancellation there.
-    Upload,
+    /// The tree is complete (every tree member read and its checksum matched); only uploads,
+    /// which go to the upload callback, follow.
+    TreeEnd,
 }
 
-struct FnSink<F, U> {
+struct FnSink<F> {
     on_event: F,
-    on_upload: U,
 }
 
-impl<E, F, U> EventSink for FnSink<F, U>
+struct FnUploads<U>(U);
+
+impl<E: Send, U> UploadSink for FnUploads<U>
+where
+    U: FnMut(&str, &mut dyn Read) -> Result<(), E> + Send,
+{
+    type Error = E;
+
+    fn upload(&mut self, sha256: &str, _bytes: u64, data: &mut dyn Read) -> Result<(), E> {
+        (self.0)(sha256, data)
+    }
+}
+
+impl<E, F> EventSink for FnSink<F>
 where
     F: FnMut(Event) -> Result<(), E>,
-    U: FnMut(&str, &mut dyn Read) -> Result<(), E>,
 {
     type Error = E;
 
@@ -75,21 +86,18 @@ where
         (self.on_event)(Event::RelationEnd)
     }
 
-    fn upload(&mut self, sha256: &str, _bytes: u64, data: &mut dyn Read) -> Result<(), E> {
-        (self.on_upload)(sha256, data)?;
-        (self.on_event)(Event::Upload)
+    fn tree_end(&mut self) -> Result<(), E> {
+        (self.on_event)(Event::TreeEnd)
     }
 }
 
-/// Stream `archive` into two closures: one per event, one per upload's bytes (called before the
-/// upload's event).
-pub(crate) fn stream<E>(
+/// Stream `archive` into two closures: one per tree event, one per upload's bytes. Where the
+/// archive allows it, the uploads are read on a second thread while the tree streams
+/// ([`VerifiedArchive::stream_concurrently`]); otherwise after [`Event::TreeEnd`].
+pub(crate) fn stream<E: Send>(
     archive: &VerifiedArchive,
     on_event: impl FnMut(Event) -> Result<(), E>,
-    on_upload: impl FnMut(&str, &mut dyn Read) -> Result<(), E>,
+    on_upload: impl FnMut(&str, &mut dyn Read) -> Result<(), E> + Send,
 ) -> Result<(), StreamError<E>> {
-    archive.stream(&mut FnSink {
-        on_event,
-        on_upload,
-    })
+    archive.stream_concurrently(&mut FnSink { on_event }, &mut FnUploads(on_upload))
 }

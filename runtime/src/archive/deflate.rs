@@ -37,6 +37,7 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 use super::digest::DigestReader;
 use super::error::ArchiveError;
+use super::restart::{self, RestartPoint};
 
 /// Size of the chunks a member's bytes are handed to the compression thread in, and of the
 /// compressed output buffers.
@@ -629,7 +630,7 @@ impl<W: Write> Write for GzipAssembler<W> {
 
 /// Writes one gzip member from small uncompressed pieces and precompressed [`Piece`]s.
 pub(crate) struct GzipAssembler<W: Write> {
-    out: W,
+    out: Counting<W>,
     compress: Compress,
     buffer: Vec<u8>,
     crc: Crc,
@@ -639,14 +640,16 @@ pub(crate) struct GzipAssembler<W: Write> {
 }
 
 impl<W: Write> GzipAssembler<W> {
-    /// Writes the gzip header (as flate2's `GzBuilder::new()` does: no name, mtime 0, OS 255).
-    pub(crate) fn new(mut out: W, level: u32) -> io::Result<Self> {
+    /// Writes the gzip header: no name, mtime 0, OS 255 (as flate2's `GzBuilder::new()`), and
+    /// room for the uploads' restart point ([`restart`]).
+    pub(crate) fn new(out: W, level: u32) -> io::Result<Self> {
         let xfl = match level {
             9 => 2,
             0 | 1 => 4,
             _ => 0,
         };
-        out.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255])?;
+        let mut out = Counting::new(out);
+        out.write_all(&restart::gzip_header(xfl))?;
         Ok(GzipAssembler {
             out,
             compress: Compress::new(Compression::new(level), false),
@@ -709,6 +712,18 @@ impl<W: Write> GzipAssembler<W> {
         Ok(())
     }
 
+    /// Ends what was appended so far on a byte boundary with a reset compressor, and returns
+    /// where that is: in the file (counting what was written to the writer `new` took) and in
+    /// the uncompressed data. Inflating from there with a fresh decoder yields everything
+    /// appended afterwards, as no later piece refers back across the point.
+    pub(crate) fn restart_point(&mut self) -> io::Result<RestartPoint> {
+        self.boundary()?;
+        Ok(RestartPoint {
+            compressed: self.out.bytes,
+            offset: self.total,
+        })
+    }
+
     /// Ends the deflate stream with a final block, writes the trailer; returns the writer.
     pub(crate) fn finish(mut self) -> io::Result<W> {
         let out = &mut self.out;
@@ -723,7 +738,32 @@ impl<W: Write> GzipAssembler<W> {
         self.out.write_all(&self.crc.sum().to_le_bytes())?;
         // ISIZE: the length modulo 2^32.
         self.out.write_all(&(self.total as u32).to_le_bytes())?;
-        Ok(self.out)
+        Ok(self.out.inner)
+    }
+}
+
+/// Passes writes on to `inner`, counting the bytes it took.
+pub(crate) struct Counting<W: Write> {
+    inner: W,
+    /// Bytes written so far.
+    pub(crate) bytes: u64,
+}
+
+impl<W: Write> Counting<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Counting { inner, bytes: 0 }
+    }
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

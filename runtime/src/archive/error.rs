@@ -291,6 +291,18 @@ pub enum ArchiveError {
         /// What differs.
         what: String,
     },
+    /// The uploads' restart point recorded in the archive's gzip header (see
+    /// [`RestartPoint`](super::RestartPoint)) does not hold.
+    #[error(
+        "archive `{}`: the uploads' restart point recorded in its gzip header is wrong: {reason}",
+        path.display()
+    )]
+    BadRestartPoint {
+        /// The archive file.
+        path: PathBuf,
+        /// What does not hold.
+        reason: String,
+    },
     /// The path to read is not a regular file.
     #[error("`{}` is not a regular file", path.display())]
     NotAFile {
@@ -361,6 +373,13 @@ pub enum ArchiveError {
     #[error("the compression thread for `{}` panicked", path.display())]
     CompressionThread {
         /// The partial output file.
+        path: PathBuf,
+    },
+    /// A thread reading part of the archive (the uploads, or the proof of their restart point)
+    /// died.
+    #[error("the thread reading the uploads of `{}` stopped unexpectedly", path.display())]
+    UploadThread {
+        /// The archive being read.
         path: PathBuf,
     },
     /// The thread that checks records while the archive is read died.

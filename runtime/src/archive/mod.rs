@@ -24,6 +24,7 @@ mod manifest;
 mod members;
 pub mod names;
 pub mod reader;
+mod restart;
 mod writer;
 
 pub use error::{ArchiveError, Location};
@@ -35,6 +36,8 @@ pub use manifest::{
 pub use members::Members;
 pub(crate) use members::UploadIndex;
 pub use reader::{
-    ArchiveReader, EventSink, InspectedMember, Inspection, StreamError, VerifiedArchive, inspect,
+    ArchiveReader, EventSink, InspectedMember, Inspection, StreamError, UploadSink,
+    VerifiedArchive, inspect,
 };
+pub use restart::RestartPoint;
 pub use writer::{ArchiveSummary, ArchiveWriter, MemberWriter, WriterOptions};

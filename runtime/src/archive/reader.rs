@@ -30,11 +30,14 @@ use std::collections::HashSet;
 use std::convert::Infallible;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use flate2::bufread::GzDecoder;
+use flate2::Crc;
+use flate2::bufread::{DeflateDecoder, GzDecoder};
 use roaring::RoaringBitmap;
 use serde_json::{Map, Value};
 
@@ -46,6 +49,7 @@ use super::limits::{LimitKind, Limits};
 use super::manifest::{BLOCK, Manifest, MemberInfo, padded};
 use super::members::Members;
 use super::names::{self, MANIFEST_MEMBER, MemberKind, NameProblem, USERS_MEMBER, VERSION_MEMBER};
+use super::restart::{self, RestartPoint, Tail, TailDigest};
 
 const READ_BUFFER: usize = 64 * 1024;
 /// `VERSION` holds at most this many bytes (ten digits and a newline, with room to spare).
@@ -99,10 +103,96 @@ pub trait EventSink {
     /// The relation's member ended and its checksum matched.
     fn relation_end(&mut self, relation: &str) -> Result<(), Self::Error>;
 
+    /// The tree is complete: every tree member was delivered and its checksum matched; only
+    /// uploads follow. Called once, before the first upload (or at the end of an archive
+    /// without uploads).
+    fn tree_end(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
     /// One upload: `bytes` bytes readable from `data` (copy them to a file; memory stays
     /// bounded). Unread bytes are read and hashed after the call returns; the content hash is
-    /// compared with `sha256` then, and a mismatch fails the stream.
+    /// compared with `sha256` then, and a mismatch fails the stream. By default an upload is
+    /// left unread (it is still read and verified).
+    fn upload(&mut self, sha256: &str, bytes: u64, data: &mut dyn Read) -> Result<(), Self::Error> {
+        let _ = (sha256, bytes, data);
+        Ok(())
+    }
+}
+
+/// Receives the uploads of a verified archive in [`VerifiedArchive::stream_concurrently`], on a
+/// thread of their own where the archive allows it.
+pub trait UploadSink: Send {
+    /// The importer's error type.
+    type Error: Send;
+
+    /// One upload, as [`EventSink::upload`] describes it.
     fn upload(&mut self, sha256: &str, bytes: u64, data: &mut dyn Read) -> Result<(), Self::Error>;
+}
+
+/// Tree events to one sink, uploads to another (an archive read in one stream).
+struct Split<'a, S, U> {
+    tree: &'a mut S,
+    uploads: &'a mut U,
+}
+
+impl<S: EventSink, U: UploadSink<Error = S::Error>> EventSink for Split<'_, S, U> {
+    type Error = S::Error;
+    fn root_record(&mut self, record: Map<String, Value>) -> Result<(), Self::Error> {
+        self.tree.root_record(record)
+    }
+    fn user(&mut self, line: u64, user: Map<String, Value>) -> Result<(), Self::Error> {
+        self.tree.user(line, user)
+    }
+    fn users_end(&mut self) -> Result<(), Self::Error> {
+        self.tree.users_end()
+    }
+    fn relation_start(&mut self, relation: &str) -> Result<(), Self::Error> {
+        self.tree.relation_start(relation)
+    }
+    fn record(
+        &mut self,
+        relation: &str,
+        line: u64,
+        size: usize,
+        record: Map<String, Value>,
+    ) -> Result<(), Self::Error> {
+        self.tree.record(relation, line, size, record)
+    }
+    fn relation_end(&mut self, relation: &str) -> Result<(), Self::Error> {
+        self.tree.relation_end(relation)
+    }
+    fn tree_end(&mut self) -> Result<(), Self::Error> {
+        self.tree.tree_end()
+    }
+    fn upload(&mut self, sha256: &str, bytes: u64, data: &mut dyn Read) -> Result<(), Self::Error> {
+        self.uploads.upload(sha256, bytes, data)
+    }
+}
+
+/// The uploads of an archive read in two parts: the second part holds nothing else.
+struct UploadsOnly<'a, U>(&'a mut U);
+
+impl<U: UploadSink> EventSink for UploadsOnly<'_, U> {
+    type Error = U::Error;
+    fn root_record(&mut self, _: Map<String, Value>) -> Result<(), U::Error> {
+        Ok(())
+    }
+    fn user(&mut self, _: u64, _: Map<String, Value>) -> Result<(), U::Error> {
+        Ok(())
+    }
+    fn relation_start(&mut self, _: &str) -> Result<(), U::Error> {
+        Ok(())
+    }
+    fn record(&mut self, _: &str, _: u64, _: usize, _: Map<String, Value>) -> Result<(), U::Error> {
+        Ok(())
+    }
+    fn relation_end(&mut self, _: &str) -> Result<(), U::Error> {
+        Ok(())
+    }
+    fn upload(&mut self, sha256: &str, bytes: u64, data: &mut dyn Read) -> Result<(), U::Error> {
+        self.0.upload(sha256, bytes, data)
+    }
 }
 
 /// An error of [`VerifiedArchive::stream`]: from the archive or from the sink.
@@ -186,6 +276,7 @@ impl ArchiveReader {
         );
         scanner.watch = watch;
         scanner.run(&mut NullSink).map_err(archive_only)?;
+        let restart = scanner.restart;
         let (Some(manifest), Some(manifest_sha256)) = (
             scanner.manifest.map(Cow::into_owned),
             scanner.manifest_sha256,
@@ -202,6 +293,7 @@ impl ArchiveReader {
             root_relation: root_relation.to_owned(),
             manifest,
             manifest_sha256,
+            restart,
         })
     }
 }
@@ -215,6 +307,8 @@ pub struct VerifiedArchive {
     root_relation: String,
     manifest: Manifest,
     manifest_sha256: String,
+    /// Where the uploads can be read from on their own, proven by the verify pass.
+    restart: Option<RestartPoint>,
 }
 
 impl VerifiedArchive {
@@ -226,6 +320,13 @@ impl VerifiedArchive {
     /// The archive file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the uploads can be read from on their own (the verify pass proved it), so that
+    /// [`stream_concurrently`](Self::stream_concurrently) reads them on a second thread; `None`
+    /// for an archive without uploads or from a writer that does not record it.
+    pub fn restart_point(&self) -> Option<RestartPoint> {
+        self.restart
     }
 
     /// The second pass: reads the archive again, re-checking everything [`ArchiveReader::verify`]
@@ -244,6 +345,113 @@ impl VerifiedArchive {
         );
         scanner.materialize = true;
         scanner.run(sink)
+    }
+
+    /// [`stream`](Self::stream), with the uploads going to `uploads`: where the archive has a
+    /// [restart point](Self::restart_point), read from there on a second thread while the tree
+    /// streams to `sink` on this one (each part re-checked as `stream` checks it, the gzip
+    /// trailer against both); otherwise after the tree, on this thread. `sink` gets
+    /// [`tree_end`](EventSink::tree_end) and no uploads. Blocking, like `stream`; the same
+    /// rule holds: commit only after it returned `Ok`.
+    pub fn stream_concurrently<S, U>(
+        &self,
+        sink: &mut S,
+        uploads: &mut U,
+    ) -> Result<(), StreamError<S::Error>>
+    where
+        S: EventSink,
+        S::Error: Send,
+        U: UploadSink<Error = S::Error>,
+    {
+        let Some(point) = self.restart else {
+            return self.stream(&mut Split {
+                tree: sink,
+                uploads,
+            });
+        };
+        let expect = || Expect {
+            format: Some(self.format_version),
+            root: Some(&self.root_relation),
+            manifest: Some((&self.manifest, &self.manifest_sha256)),
+        };
+        let shared = Arc::new(Shared::default());
+        std::thread::scope(|scope| {
+            let uploads_part = std::thread::Builder::new()
+                .name("hoist-archive-uploads".into())
+                .spawn_scoped(scope, || {
+                    let mut scanner = Scanner::new(&self.path, &self.limits, expect());
+                    scanner.part = Part::Uploads(point);
+                    scanner.meter = Meter::new(&self.limits, Arc::clone(&shared));
+                    scanner.materialize = true;
+                    scanner.root = Some(self.root_relation.clone());
+                    scanner.manifest = Some(Cow::Borrowed(&self.manifest));
+                    let read = scanner.read_entries(&mut UploadsOnly(uploads));
+                    if read.is_err() {
+                        shared.stop.store(true, Ordering::Relaxed);
+                    }
+                    read
+                })
+                .map_err(|e| ArchiveError::io("start a thread to read", &self.path, e))?;
+            let mut scanner = Scanner::new(&self.path, &self.limits, expect());
+            scanner.part = Part::Tree(point);
+            scanner.meter = Meter::new(&self.limits, Arc::clone(&shared));
+            scanner.materialize = true;
+            let tree = scanner.read_entries(sink);
+            if tree.is_err() {
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+            let tree_stopped = scanner.meter.stopped.get();
+            let Ok(uploads) = uploads_part.join() else {
+                return Err(ArchiveError::UploadThread {
+                    path: self.path.clone(),
+                }
+                .into());
+            };
+            let (tree, uploads) = match (tree, uploads) {
+                (Ok(tree), Ok(uploads)) => (tree, uploads),
+                // The part that failed first made the other one stop: its error is the one.
+                (Err(e), Err(_)) if !tree_stopped => return Err(e),
+                (Err(e), Ok(_)) => return Err(e),
+                (_, Err(e)) => return Err(e),
+            };
+            self.check_parts(tree, uploads, point)?;
+            Ok(())
+        })
+    }
+
+    /// Both parts of a two-part read are fine: the gzip trailer matches their data together,
+    /// and every member the manifest lists came in one of them.
+    fn check_parts(
+        &self,
+        tree: PartEnd,
+        uploads: PartEnd,
+        point: RestartPoint,
+    ) -> Result<(), ArchiveError> {
+        let corrupt = |what: &str| ArchiveError::Corrupt {
+            path: self.path.clone(),
+            location: Location::Stream,
+            source: io::Error::new(io::ErrorKind::InvalidData, what.to_owned()),
+        };
+        let (Some(mut crc), Some(rest), Some((crc_sum, size))) =
+            (tree.crc, uploads.crc, uploads.trailer)
+        else {
+            return Err(corrupt("the uploads part ended without a gzip trailer"));
+        };
+        crc.combine(&rest);
+        if crc.sum() != crc_sum {
+            return Err(corrupt("the gzip trailer's CRC-32 does not match the data"));
+        }
+        if point.offset.wrapping_add(uploads.bytes) as u32 != size {
+            return Err(corrupt("the gzip trailer's size does not match the data"));
+        }
+        let seen = SeenMembers {
+            uploads: uploads.seen.uploads,
+            others: tree.seen.others,
+        };
+        if let Some(member) = seen.first_missing(&self.manifest.members) {
+            return Err(ArchiveError::MissingMember { member });
+        }
+        Ok(())
     }
 }
 
@@ -354,12 +562,66 @@ impl EventSink for NullSink {
 }
 
 /// Shared between the readers of the chain, so an `io::Error` surfacing through tar can be
-/// told apart: limit exceeded, file unreadable, or (otherwise) corrupt data.
+/// told apart: limit exceeded, file unreadable, stopped, or (otherwise) corrupt data.
 struct Meter {
+    /// Bytes this part decompressed.
     total: Cell<u64>,
     max: u64,
     exceeded: Cell<bool>,
     file_failed: Cell<bool>,
+    /// The other part failed: this one stopped reading (its error is not the one to report).
+    stopped: Cell<bool>,
+    /// Shared by the parts of a read in two parts.
+    shared: Arc<Shared>,
+}
+
+impl Meter {
+    fn new(limits: &Limits, shared: Arc<Shared>) -> Rc<Meter> {
+        Rc::new(Meter {
+            total: Cell::new(0),
+            max: limits.max_total_bytes,
+            exceeded: Cell::new(false),
+            file_failed: Cell::new(false),
+            stopped: Cell::new(false),
+            shared,
+        })
+    }
+}
+
+/// What the two parts of a read in two parts count together, and their stop signal.
+#[derive(Default)]
+struct Shared {
+    /// Bytes decompressed (the limit is on the archive, not on a part).
+    bytes: AtomicU64,
+    /// Entries read.
+    entries: AtomicU64,
+    /// A part failed: the other stops at its next read.
+    stop: AtomicBool,
+}
+
+/// Which part of the archive a pass reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// All of it, in one stream.
+    Whole,
+    /// The gzip stream up to the restart point: VERSION, the manifest, the tree.
+    Tree(RestartPoint),
+    /// The raw deflate stream from the restart point: the uploads, the end of the tar, then the
+    /// gzip trailer.
+    Uploads(RestartPoint),
+}
+
+/// How a pass ended, for the checks that span both parts of a read in two parts.
+struct PartEnd {
+    seen: SeenMembers,
+    /// CRC-32 of the part's data (parts only).
+    crc: Option<Crc>,
+    /// The gzip trailer's CRC-32 and size (the uploads part).
+    trailer: Option<(u32, u32)>,
+    /// Bytes the part decompressed.
+    bytes: u64,
+    /// What the whole archive holds from the restart point it claims on (verify, inspect).
+    tail: Option<Tail>,
 }
 
 /// The archive file, flagging its own errors in the [`Meter`].
@@ -376,29 +638,82 @@ impl Read for FileSource {
     }
 }
 
-/// Counts decompressed bytes and fails once they exceed `max_total_bytes`.
-struct Metered<R> {
-    inner: R,
-    meter: Rc<Meter>,
+/// The archive's decompressor: the gzip stream from the start, or the raw deflate stream from a
+/// restart point.
+enum Decoder {
+    Gzip(GzDecoder<BufReader<FileSource>>),
+    Raw(DeflateDecoder<BufReader<FileSource>>),
 }
 
-impl<R: Read> Read for Metered<R> {
+impl Read for Decoder {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Raw(d) => d.read(buf),
+        }
+    }
+}
+
+impl Decoder {
+    /// The file after what the decompressor consumed.
+    fn into_file(self) -> BufReader<FileSource> {
+        match self {
+            Decoder::Gzip(d) => d.into_inner(),
+            Decoder::Raw(d) => d.into_inner(),
+        }
+    }
+}
+
+/// Counts decompressed bytes and fails once they exceed `max_total_bytes`; ends at `end` (the
+/// tree part of a read in two parts); keeps a CRC-32 of the bytes (parts) and a digest of those
+/// from the restart point on (the verify pass of an archive that records one).
+struct Source {
+    inner: Decoder,
+    meter: Rc<Meter>,
+    end: u64,
+    crc: Option<Crc>,
+    tail: Option<TailDigest>,
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.meter.shared.stop.load(Ordering::Relaxed) {
+            self.meter.stopped.set(true);
+            return Err(io::Error::other(
+                "stopped: the other part of the archive failed",
+            ));
+        }
         if self.meter.exceeded.get() {
             return Err(io::Error::other("decompressed size limit exceeded"));
         }
-        let n = self.inner.read(buf)?;
-        let total = self.meter.total.get().saturating_add(n as u64);
-        self.meter.total.set(total);
-        if total > self.meter.max {
+        let at = self.meter.total.get();
+        let room = usize::try_from(self.end.saturating_sub(at)).unwrap_or(usize::MAX);
+        let len = buf.len().min(room);
+        if len == 0 {
+            return Ok(0);
+        }
+        let n = self.inner.read(&mut buf[..len])?;
+        let data = &buf[..n];
+        if let Some(crc) = &mut self.crc {
+            crc.update(data);
+        }
+        if let Some(tail) = &mut self.tail {
+            tail.update(at, data);
+        }
+        self.meter.total.set(at.saturating_add(n as u64));
+        let all = self
+            .meter
+            .shared
+            .bytes
+            .fetch_add(n as u64, Ordering::Relaxed)
+            .saturating_add(n as u64);
+        if all > self.meter.max {
             self.meter.exceeded.set(true);
             return Err(io::Error::other("decompressed size limit exceeded"));
         }
         Ok(n)
     }
 }
-
-type Source = Metered<GzDecoder<BufReader<FileSource>>>;
 
 /// The names of the members read so far (no entry may come twice; every listed member must
 /// come). Uploads the manifest lists, which can be hundreds of thousands, are kept as one bit
@@ -453,6 +768,10 @@ struct Scanner<'a> {
     limits: &'a Limits,
     expect: Expect<'a>,
     meter: Rc<Meter>,
+    part: Part,
+    /// The uploads' restart point: the one the archive claims (verify, inspect: proven by the
+    /// pass), or the one verify proved (stream).
+    restart: Option<RestartPoint>,
     format_version: Option<u32>,
     manifest: Option<Cow<'a, Manifest>>,
     manifest_sha256: Option<String>,
@@ -475,12 +794,9 @@ impl<'a> Scanner<'a> {
             path,
             limits,
             expect,
-            meter: Rc::new(Meter {
-                total: Cell::new(0),
-                max: limits.max_total_bytes,
-                exceeded: Cell::new(false),
-                file_failed: Cell::new(false),
-            }),
+            meter: Meter::new(limits, Arc::default()),
+            part: Part::Whole,
+            restart: None,
             format_version: None,
             manifest: None,
             manifest_sha256: None,
@@ -519,50 +835,117 @@ impl<'a> Scanner<'a> {
                 path: self.path.to_path_buf(),
             });
         }
-        let file = File::open(self.path).map_err(|e| ArchiveError::io("open", self.path, e))?;
-        let source = FileSource {
-            file,
-            meter: Rc::clone(&self.meter),
+        let mut file = File::open(self.path).map_err(|e| ArchiveError::io("open", self.path, e))?;
+        if let Part::Uploads(point) = self.part {
+            file.seek(SeekFrom::Start(point.compressed))
+                .map_err(|e| ArchiveError::io("read", self.path, e))?;
+        }
+        let source = BufReader::with_capacity(
+            READ_BUFFER,
+            FileSource {
+                file,
+                meter: Rc::clone(&self.meter),
+            },
+        );
+        let (inner, end) = match self.part {
+            Part::Whole => (Decoder::Gzip(GzDecoder::new(source)), u64::MAX),
+            Part::Tree(point) => (Decoder::Gzip(GzDecoder::new(source)), point.offset),
+            Part::Uploads(_) => (Decoder::Raw(DeflateDecoder::new(source)), u64::MAX),
         };
-        Ok(Metered {
-            inner: GzDecoder::new(BufReader::with_capacity(READ_BUFFER, source)),
+        let whole = self.part == Part::Whole;
+        Ok(Source {
+            inner,
             meter: Rc::clone(&self.meter),
+            end,
+            crc: (!whole).then(Crc::new),
+            tail: self
+                .restart
+                .filter(|_| whole)
+                .map(|point| TailDigest::new(point.offset)),
         })
     }
 
-    /// Reads the archive; unless `materialize`, with a checker thread validating the records.
+    /// Reads the whole archive; unless `materialize`, with a checker thread validating the
+    /// records and, if the archive claims a restart point for its uploads, a thread inflating
+    /// from there to prove it ([`restart`]).
     fn run<S: EventSink>(&mut self, sink: &mut S) -> Result<(), StreamError<S::Error>> {
         if self.materialize {
-            return self.read_entries(sink);
+            return self.read_entries(sink).map(drop);
         }
         let watch = self.watch.take();
         let path = self.path;
+        let max_bytes = self.limits.max_total_bytes;
+        self.restart = restart::read(path)?;
+        let claim = self.restart;
+        let give_up = Arc::new(AtomicBool::new(false));
         std::thread::scope(|scope| {
             let (checker, thread) = Checker::start(scope, path, watch)?;
             self.checker = Some(checker);
+            let prover_gives_up = Arc::clone(&give_up);
+            let prover = claim
+                .map(|point| {
+                    std::thread::Builder::new()
+                        .name("hoist-archive-restart".into())
+                        .spawn_scoped(scope, move || {
+                            restart::inflate_from(path, point, max_bytes, &prover_gives_up)
+                        })
+                })
+                .transpose()
+                .map_err(|e| ArchiveError::io("start a thread to read", path, e))?;
             let read = self.read_entries(sink);
+            if read.is_err() {
+                // The archive fails anyway: no need for the proof.
+                give_up.store(true, Ordering::Relaxed);
+            }
             // Hanging up ends the checker thread.
             self.checker = None;
             let joined = thread.join();
-            match (read, joined) {
-                (Ok(()), Err(_)) => Err(ArchiveError::CheckThread {
-                    path: path.to_path_buf(),
+            let end = match (read, joined) {
+                (Ok(_), Err(_)) => {
+                    return Err(ArchiveError::CheckThread {
+                        path: path.to_path_buf(),
+                    }
+                    .into());
                 }
-                .into()),
-                (read, _) => read,
+                (read, _) => read?,
+            };
+            let (Some(point), Some(prover)) = (claim, prover) else {
+                return Ok(());
+            };
+            let proof = prover.join().map_err(|_| ArchiveError::UploadThread {
+                path: path.to_path_buf(),
+            })?;
+            let bad = |reason: String| ArchiveError::BadRestartPoint {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "compressed byte {}, tar byte {}: {reason}",
+                    point.compressed, point.offset
+                ),
+            };
+            if Some(proof.map_err(bad)?) != end.tail {
+                return Err(bad(
+                    "inflated from there on its own, the data differs from the archive's".into(),
+                )
+                .into());
             }
+            Ok(())
         })
     }
 
-    fn read_entries<S: EventSink>(&mut self, sink: &mut S) -> Result<(), StreamError<S::Error>> {
+    fn read_entries<S: EventSink>(
+        &mut self,
+        sink: &mut S,
+    ) -> Result<PartEnd, StreamError<S::Error>> {
         let mut archive = tar::Archive::new(self.open()?);
         let mut entries = archive
             .entries()
             .map_err(|e| self.read_error(e, Location::Stream))?
             .raw(true);
-        let mut phase = Phase::Start;
+        let mut phase = match self.part {
+            Part::Uploads(_) => Phase::Uploads,
+            Part::Whole | Part::Tree(_) => Phase::Start,
+        };
         let mut names_seen = SeenMembers::default();
-        let mut count: u64 = 0;
         let mut data_end: u64 = 0;
         let mut last: Option<String> = None;
         loop {
@@ -574,7 +957,7 @@ impl<'a> Scanner<'a> {
                     return Err(self.read_error(e, location).into());
                 }
             };
-            count += 1;
+            let count = self.meter.shared.entries.fetch_add(1, Ordering::Relaxed) + 1;
             let raw_name = entry.path_bytes().into_owned();
             let shown = names::display_name(&raw_name);
             if count > self.limits.max_entries {
@@ -603,7 +986,11 @@ impl<'a> Scanner<'a> {
             if !names_seen.insert(name, self.manifest.as_deref().map(|m| &m.members)) {
                 return Err(ArchiveError::DuplicateEntry { entry: shown }.into());
             }
+            let first_upload = matches!(kind, MemberKind::Upload(_)) && phase != Phase::Uploads;
             phase = self.advance(phase, &kind, name)?;
+            if first_upload {
+                self.first_upload(entry.raw_header_position(), sink)?;
+            }
             let declared = entry.size();
             self.check_declared_size(name, &kind, declared)?;
             data_end = entry.raw_file_position().saturating_add(padded(declared));
@@ -626,8 +1013,51 @@ impl<'a> Scanner<'a> {
             }
             last = Some(name.to_owned());
         }
-        self.finish_stream(archive.into_inner(), data_end, phase, &names_seen)?;
-        Ok(())
+        let end = self.finish_stream(archive.into_inner(), data_end, phase, names_seen)?;
+        match self.part {
+            Part::Whole if phase != Phase::Uploads => {
+                if self.restart.is_some() {
+                    return Err(self.bad_restart("the archive has no uploads".into()).into());
+                }
+                sink.tree_end().map_err(StreamError::Sink)?;
+            }
+            Part::Tree(_) => sink.tree_end().map_err(StreamError::Sink)?,
+            Part::Whole | Part::Uploads(_) => {}
+        }
+        Ok(end)
+    }
+
+    /// The first upload comes, its header at tar byte `at`: the tree is complete.
+    fn first_upload<S: EventSink>(
+        &self,
+        at: u64,
+        sink: &mut S,
+    ) -> Result<(), StreamError<S::Error>> {
+        match (self.part, self.restart) {
+            (Part::Tree(point), _) => Err(ArchiveError::ArchiveChanged {
+                path: self.path.to_path_buf(),
+                what: format!(
+                    "an upload at tar byte {at}, before the uploads' restart point (tar byte {})",
+                    point.offset
+                ),
+            }
+            .into()),
+            (Part::Whole, Some(point)) if point.offset != at => Err(self
+                .bad_restart(format!("the first upload's header is at tar byte {at}"))
+                .into()),
+            (Part::Whole, _) => sink.tree_end().map_err(StreamError::Sink),
+            (Part::Uploads(_), _) => Ok(()),
+        }
+    }
+
+    fn bad_restart(&self, reason: String) -> ArchiveError {
+        let point = self.restart.map_or_else(String::new, |p| {
+            format!("compressed byte {}, tar byte {}: ", p.compressed, p.offset)
+        });
+        ArchiveError::BadRestartPoint {
+            path: self.path.to_path_buf(),
+            reason: format!("{point}{reason}"),
+        }
     }
 
     /// After the last entry: the end-of-archive marker, only zeros after it, nothing after the
@@ -637,8 +1067,38 @@ impl<'a> Scanner<'a> {
         mut rest: Source,
         data_end: u64,
         phase: Phase,
-        names_seen: &SeenMembers,
-    ) -> Result<(), ArchiveError> {
+        names_seen: SeenMembers,
+    ) -> Result<PartEnd, ArchiveError> {
+        let missing_head = match phase {
+            Phase::Start => Some(VERSION_MEMBER.to_owned()),
+            Phase::Version => Some(MANIFEST_MEMBER.to_owned()),
+            _ => None,
+        };
+        if let Part::Tree(point) = self.part {
+            // The tree ends right at the restart point (the uploads part reads the rest).
+            let at = self.meter.total.get();
+            if at != point.offset || data_end != point.offset {
+                return Err(ArchiveError::ArchiveChanged {
+                    path: self.path.to_path_buf(),
+                    what: format!(
+                        "its tree ends at tar byte {}, not at the uploads' restart point (tar \
+                         byte {})",
+                        data_end.min(at),
+                        point.offset
+                    ),
+                });
+            }
+            if let Some(member) = missing_head {
+                return Err(ArchiveError::MissingMember { member });
+            }
+            return Ok(PartEnd {
+                seen: names_seen,
+                crc: rest.crc,
+                trailer: None,
+                bytes: at,
+                tail: None,
+            });
+        }
         if self.meter.total.get() < data_end.saturating_add(BLOCK) {
             return Err(ArchiveError::MissingEndOfArchive {
                 path: self.path.to_path_buf(),
@@ -659,21 +1119,38 @@ impl<'a> Scanner<'a> {
                 });
             }
         }
-        let mut file = rest.inner.into_inner();
+        let Source {
+            inner, crc, tail, ..
+        } = rest;
+        let mut file = inner.into_file();
+        let trailing = || ArchiveError::TrailingData {
+            path: self.path.to_path_buf(),
+            after: "after the gzip stream",
+        };
+        let end = PartEnd {
+            crc,
+            trailer: None,
+            bytes: self.meter.total.get(),
+            tail: tail.map(TailDigest::finish),
+            seen: SeenMembers::default(),
+        };
+        if let Part::Uploads(_) = self.part {
+            // The raw deflate stream ended: the gzip trailer follows, checked against both parts.
+            let trailer = restart::read_trailer(&mut file)
+                .map_err(|e| self.read_error(e, Location::Stream))?
+                .ok_or_else(trailing)?;
+            return Ok(PartEnd {
+                trailer: Some(trailer),
+                seen: names_seen,
+                ..end
+            });
+        }
         let leftover = file
             .fill_buf()
             .map_err(|e| ArchiveError::io("read", self.path, e))?;
         if !leftover.is_empty() {
-            return Err(ArchiveError::TrailingData {
-                path: self.path.to_path_buf(),
-                after: "after the gzip stream",
-            });
+            return Err(trailing());
         }
-        let missing_head = match phase {
-            Phase::Start => Some(VERSION_MEMBER.to_owned()),
-            Phase::Version => Some(MANIFEST_MEMBER.to_owned()),
-            _ => None,
-        };
         if let Some(member) = missing_head {
             return Err(ArchiveError::MissingMember { member });
         }
@@ -682,7 +1159,10 @@ impl<'a> Scanner<'a> {
         {
             return Err(ArchiveError::MissingMember { member });
         }
-        Ok(())
+        Ok(PartEnd {
+            seen: names_seen,
+            ..end
+        })
     }
 
     fn root(&self) -> Option<&str> {

@@ -29,8 +29,8 @@ use serde::Serialize;
 use tempfile::TempDir;
 
 use super::deflate::{
-    CHUNK, Deflater, GzipAssembler, Piece, Pieces, UPLOADS_SPOOL, UploadJob, UploadOutcome,
-    read_upload,
+    CHUNK, Counting, Deflater, GzipAssembler, Piece, Pieces, UPLOADS_SPOOL, UploadJob,
+    UploadOutcome, read_upload,
 };
 use super::digest::{DigestReader, MemberDigest, sha256};
 use super::error::ArchiveError;
@@ -42,6 +42,7 @@ use super::names::{
     self, MANIFEST_MEMBER, MemberKind, USERS_MEMBER, UploadDigest, VERSION_MEMBER,
     is_valid_relation_name,
 };
+use super::restart;
 
 /// Options of [`ArchiveWriter::create`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -546,6 +547,12 @@ impl ArchiveWriter {
                 )),
             ));
         }
+        // Where a second reader can start on the uploads (see `restart`).
+        let restart = if self.uploads.is_empty() {
+            None
+        } else {
+            Some(gz.restart_point().map_err(sink_error)?)
+        };
         let spool_path = self.spool.path().join(UPLOADS_SPOOL);
         let mut spool = None;
         let mut buf = Vec::new();
@@ -580,8 +587,14 @@ impl ArchiveWriter {
             }
         }
         gz.raw(&[0; 2 * BLOCK as usize]).map_err(sink_error)?;
-        let mut out = gz.finish().map_err(sink_error)?;
-        out.flush().map_err(sink_error)
+        let out = gz.finish().map_err(sink_error)?;
+        let mut file = out.into_inner().map_err(|e| sink_error(e.into_error()))?;
+        if let Some(point) = restart {
+            file.seek(SeekFrom::Start(restart::FIELD_AT))
+                .and_then(|_| file.write_all(&restart::field(point)))
+                .map_err(sink_error)?;
+        }
+        Ok(())
     }
 
     /// Tar order: VERSION, manifest.json, root record, users, relations, uploads.
@@ -616,30 +629,6 @@ fn take_piece(
 fn write_manifest(manifest: &Manifest, mut out: impl Write) -> Result<(), serde_json::Error> {
     serde_json::to_writer_pretty(&mut out, manifest)?;
     out.write_all(b"\n").map_err(serde_json::Error::io)
-}
-
-/// Passes writes on to `inner`, counting the bytes it took.
-struct Counting<W: Write> {
-    inner: W,
-    bytes: u64,
-}
-
-impl<W: Write> Counting<W> {
-    fn new(inner: W) -> Self {
-        Counting { inner, bytes: 0 }
-    }
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.inner.write(buf)?;
-        self.bytes += written as u64;
-        Ok(written)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// Zeros that pad `len` bytes to a whole tar block.

@@ -170,8 +170,8 @@ pub enum ImportError {
     #[error("import cancelled; nothing was written")]
     Cancelled,
     /// The failure a test asked for with `ImportOptions::fail_after_rows`.
-    #[error("injected failure after {rows} rows, with {uploads_read} uploads read")]
-    Injected { rows: u64, uploads_read: u64 },
+    #[error("injected failure after {rows} rows (the archive read to its end: {archive_read})")]
+    Injected { rows: u64, archive_read: bool },
     #[error("the archive reader stopped unexpectedly: {0}")]
     Reader(String),
     #[error("the database writer stopped unexpectedly: {0}")]
@@ -395,7 +395,8 @@ struct Run<'a> {
     /// Rows sent to the database so far.
     written: u64,
     /// Uploads the archive reader has handed over so far (each one staged).
-    uploads_read: u64,
+    /// The reader finished the archive (the event channel closed).
+    archive_read: bool,
     totals: BTreeMap<String, u64>,
 }
 
@@ -450,7 +451,7 @@ impl<'a> Run<'a> {
             relations: Relations::new(&plan.root),
             rows: 0,
             written: 0,
-            uploads_read: 0,
+            archive_read: false,
             totals,
         }
     }
@@ -527,6 +528,7 @@ impl<'a> Run<'a> {
         let budget = Arc::new(tokio::sync::Semaphore::new(RECORD_KIB_IN_FLIGHT as usize));
         let runtime = tokio::runtime::Handle::current();
         let blobs = self.staging.as_ref().map(Staging::blob_sink).transpose()?;
+        let cancel = self.opts.cancel.clone();
         let reader = tokio::task::spawn_blocking(move || {
             let events = sender.clone();
             let on_event = |event: Event| -> Result<(), Stop> {
@@ -543,7 +545,12 @@ impl<'a> Run<'a> {
                     .blocking_send(Ok(Delivery { event, _held: held }))
                     .map_err(|_| Stop::Closed)
             };
+            // Called on the reader's second thread where the archive allows it: the importer's
+            // loop may be waiting for the end of the stream, so cancellation is checked here.
             let on_upload = |sha: &str, data: &mut dyn std::io::Read| -> Result<(), Stop> {
+                if cancel.is_cancelled() {
+                    return Err(Stop::Cancelled);
+                }
                 let sink = blobs
                     .as_ref()
                     .ok_or(Stop::Upload(UploadError::NoDirectory))?;
@@ -551,6 +558,7 @@ impl<'a> Run<'a> {
             };
             let failure = match stream(&verified, on_event, on_upload) {
                 Ok(()) | Err(StreamError::Sink(Stop::Closed)) => None,
+                Err(StreamError::Sink(Stop::Cancelled)) => Some(ImportError::Cancelled),
                 Err(StreamError::Sink(Stop::Upload(e))) => Some(ImportError::Upload(e)),
                 Err(StreamError::Archive(e)) => Some(ImportError::Archive(e)),
             };
@@ -628,26 +636,22 @@ impl<'a> Run<'a> {
                         self.progress(rel, done);
                     }
                 }
-                // The blob sink registered it with the staging area when it wrote it; the event
-                // is here so that a cancellation while uploads stream is noticed (above), and so
-                // that the tree's last rows are written while they stream.
-                Event::Upload => {
-                    if self.uploads_read == 0 {
-                        tracing::debug!(rows = self.rows, "tree read; uploads follow");
-                        self.finish_tree().await?;
-                    }
-                    self.uploads_read += 1;
+                // The uploads go to the blob sink, on the reader's second thread while the tree
+                // streams where the archive allows it (otherwise after this event).
+                Event::TreeEnd => {
+                    tracing::debug!(rows = self.rows, "tree read");
+                    self.finish_tree().await?;
                 }
             }
         }
+        self.archive_read = true;
         self.finish_tree().await
     }
 
-    /// Once the tree is complete — at the first upload (the reader lets only uploads follow it), or
-    /// at the end of an archive without uploads: write the root (if no relation did), the rows that
-    /// waited for others, and every buffered row. The database then writes the last rows while the
-    /// uploads are read, instead of idling until they are (see BENCHMARKS.md, "The tree's last rows
-    /// at the first upload"). Does nothing the second time.
+    /// Once the tree is complete ([`Event::TreeEnd`]): write the root (if no relation did), the
+    /// rows that waited for others, and every buffered row. The database then writes the last
+    /// rows while the uploads are still read, instead of idling until they are (see
+    /// BENCHMARKS.md, "The tree's last rows at the first upload"). Does nothing the second time.
     async fn finish_tree(&mut self) -> Result<(), ImportError> {
         self.write_root().await?;
         self.resolve_deferred(true).await?;
@@ -1229,7 +1233,7 @@ impl<'a> Run<'a> {
             self.tx().await?;
             return Err(ImportError::Injected {
                 rows: self.written,
-                uploads_read: self.uploads_read,
+                archive_read: self.archive_read,
             });
         }
         Ok(())
@@ -1444,6 +1448,8 @@ struct Delivery {
 enum Stop {
     /// The importer stopped listening (it failed or was cancelled).
     Closed,
+    /// The import was cancelled while the uploads were read.
+    Cancelled,
     Upload(UploadError),
 }
 
