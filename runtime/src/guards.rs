@@ -193,15 +193,6 @@ impl EventSink for ScanSink<'_> {
     fn relation_end(&mut self, _relation: &str) -> Result<(), Self::Error> {
         Ok(())
     }
-
-    fn upload(
-        &mut self,
-        _sha256: &str,
-        _bytes: u64,
-        _data: &mut dyn std::io::Read,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
 }
 
 /// What the generated guard tests run (`hoist::guard_tests!`); not a stable API.

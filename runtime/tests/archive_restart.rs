@@ -329,6 +329,16 @@ mod archive {
             );
         }
 
+        // A `Ho` subfield that is not 16 bytes long.
+        std::fs::write(&path, &original).unwrap();
+        patch(&path, 14, &8u16.to_le_bytes());
+        match verify(&path) {
+            Err(ArchiveError::BadRestartPoint { reason, .. }) => {
+                assert!(reason.contains("holds 8 bytes, not 16"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+
         // A restart point in an archive without uploads.
         let other = dir.path().join("no-uploads");
         std::fs::create_dir(&other).unwrap();

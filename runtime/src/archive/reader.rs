@@ -15,14 +15,18 @@
 //! or after the gzip stream; a missing end marker; a wrong format version; a manifest that is
 //! invalid or disagrees with the content (size, sha256, line count, missing or unlisted members);
 //! uploads whose name is not their content's sha256; records that are not JSON objects or that
-//! repeat a key; NDJSON lines that are too long or not newline-terminated.
+//! repeat a key; NDJSON lines that are too long or not newline-terminated; a restart point for
+//! the uploads (see `restart`) that does not hold.
 //!
 //! Two passes: [`ArchiveReader::verify`] checks all of the above without any side effect and
 //! returns a [`VerifiedArchive`]; [`VerifiedArchive::stream`] reads the file again, re-checking
 //! everything (the file may have changed in between) while it hands records to an
 //! [`EventSink`]. In the verify pass the records' JSON is checked on a second thread while the
 //! first inflates and hashes (see `check`), with the same verdict as one thread: a member's first
-//! problem is the one reported.
+//! problem is the one reported; a third thread proves the restart point the archive claims.
+//! [`VerifiedArchive::stream_concurrently`] reads an archive with a proven restart point in two
+//! parts at once, the tree on the calling thread and the uploads on another, each part re-checked
+//! and the gzip trailer checked against both.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -554,9 +558,6 @@ impl EventSink for NullSink {
         Ok(())
     }
     fn relation_end(&mut self, _: &str) -> Result<(), Infallible> {
-        Ok(())
-    }
-    fn upload(&mut self, _: &str, _: u64, _: &mut dyn Read) -> Result<(), Infallible> {
         Ok(())
     }
 }
