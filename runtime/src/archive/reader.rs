@@ -389,7 +389,10 @@ impl VerifiedArchive {
                     scanner.materialize = true;
                     scanner.root = Some(self.root_relation.clone());
                     scanner.manifest = Some(Cow::Borrowed(&self.manifest));
-                    let read = scanner.read_entries(&mut UploadsOnly(uploads));
+                    let read = scanner
+                        .open()
+                        .map_err(StreamError::from)
+                        .and_then(|source| scanner.read_entries(source, &mut UploadsOnly(uploads)));
                     if read.is_err() {
                         shared.stop.store(true, Ordering::Relaxed);
                     }
@@ -400,7 +403,10 @@ impl VerifiedArchive {
             scanner.part = Part::Tree(point);
             scanner.meter = Meter::new(&self.limits, Arc::clone(&shared));
             scanner.materialize = true;
-            let tree = scanner.read_entries(sink);
+            let tree = scanner
+                .open()
+                .map_err(StreamError::from)
+                .and_then(|source| scanner.read_entries(source, sink));
             if tree.is_err() {
                 shared.stop.store(true, Ordering::Relaxed);
             }
@@ -655,6 +661,16 @@ impl Read for Decoder {
     }
 }
 
+impl Source {
+    /// The uploads' restart point the gzip header claims, if any ([`restart::from_extra`]).
+    fn restart_claim(&self) -> Result<Option<RestartPoint>, String> {
+        match &self.inner {
+            Decoder::Gzip(d) => restart::from_extra(d.header().and_then(|h| h.extra())),
+            Decoder::Raw(_) => Ok(None),
+        }
+    }
+}
+
 impl Decoder {
     /// The file after what the decompressor consumed.
     fn into_file(self) -> BufReader<FileSource> {
@@ -853,16 +869,12 @@ impl<'a> Scanner<'a> {
             Part::Tree(point) => (Decoder::Gzip(GzDecoder::new(source)), point.offset),
             Part::Uploads(_) => (Decoder::Raw(DeflateDecoder::new(source)), u64::MAX),
         };
-        let whole = self.part == Part::Whole;
         Ok(Source {
             inner,
             meter: Rc::clone(&self.meter),
             end,
-            crc: (!whole).then(Crc::new),
-            tail: self
-                .restart
-                .filter(|_| whole)
-                .map(|point| TailDigest::new(point.offset)),
+            crc: (self.part != Part::Whole).then(Crc::new),
+            tail: None,
         })
     }
 
@@ -870,14 +882,19 @@ impl<'a> Scanner<'a> {
     /// records and, if the archive claims a restart point for its uploads, a thread inflating
     /// from there to prove it ([`restart`]).
     fn run<S: EventSink>(&mut self, sink: &mut S) -> Result<(), StreamError<S::Error>> {
+        let mut source = self.open()?;
         if self.materialize {
-            return self.read_entries(sink).map(drop);
+            return self.read_entries(source, sink).map(drop);
         }
         let watch = self.watch.take();
         let path = self.path;
         let max_bytes = self.limits.max_total_bytes;
-        self.restart = restart::read(path)?;
+        // The claim comes from the header of the very stream this pass reads.
+        self.restart = source
+            .restart_claim()
+            .map_err(|reason| self.bad_restart(reason))?;
         let claim = self.restart;
+        source.tail = claim.map(|point| TailDigest::new(point.offset));
         let give_up = Arc::new(AtomicBool::new(false));
         std::thread::scope(|scope| {
             let (checker, thread) = Checker::start(scope, path, watch)?;
@@ -893,7 +910,7 @@ impl<'a> Scanner<'a> {
                 })
                 .transpose()
                 .map_err(|e| ArchiveError::io("start a thread to read", path, e))?;
-            let read = self.read_entries(sink);
+            let read = self.read_entries(source, sink);
             if read.is_err() {
                 // The archive fails anyway: no need for the proof.
                 give_up.store(true, Ordering::Relaxed);
@@ -910,34 +927,31 @@ impl<'a> Scanner<'a> {
                 }
                 (read, _) => read?,
             };
-            let (Some(point), Some(prover)) = (claim, prover) else {
+            let Some(prover) = prover else {
                 return Ok(());
             };
             let proof = prover.join().map_err(|_| ArchiveError::UploadThread {
                 path: path.to_path_buf(),
             })?;
-            let bad = |reason: String| ArchiveError::BadRestartPoint {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "compressed byte {}, tar byte {}: {reason}",
-                    point.compressed, point.offset
-                ),
-            };
-            if Some(proof.map_err(bad)?) != end.tail {
-                return Err(bad(
-                    "inflated from there on its own, the data differs from the archive's".into(),
-                )
-                .into());
+            if Some(proof.map_err(|reason| self.bad_restart(reason))?) != end.tail {
+                return Err(self
+                    .bad_restart(
+                        "inflated from there on its own, the data differs from the archive's"
+                            .into(),
+                    )
+                    .into());
             }
             Ok(())
         })
     }
 
+    /// Reads the entries of `source` (from [`open`](Self::open)) to the end of this pass's part.
     fn read_entries<S: EventSink>(
         &mut self,
+        source: Source,
         sink: &mut S,
     ) -> Result<PartEnd, StreamError<S::Error>> {
-        let mut archive = tar::Archive::new(self.open()?);
+        let mut archive = tar::Archive::new(source);
         let mut entries = archive
             .entries()
             .map_err(|e| self.read_error(e, Location::Stream))?

@@ -23,8 +23,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use flate2::bufread::DeflateDecoder;
 use sha2::{Digest as _, Sha256};
 
-use super::error::ArchiveError;
-
 /// The subfield's id.
 const SUBFIELD: [u8; 2] = *b"Ho";
 /// The subfield's length: two `u64`.
@@ -97,21 +95,6 @@ pub(crate) fn from_extra(extra: Option<&[u8]>) -> Result<Option<RestartPoint>, S
         rest = &rest[4 + len..];
     }
     Ok(None)
-}
-
-/// The restart point recorded in the header of the gzip file at `path`, if any.
-pub(crate) fn read(path: &Path) -> Result<Option<RestartPoint>, ArchiveError> {
-    let file = File::open(path).map_err(|e| ArchiveError::io("open", path, e))?;
-    // flate2 parses the header as the decoder is made (a file never blocks).
-    let decoder = flate2::bufread::GzDecoder::new(BufReader::with_capacity(1024, file));
-    let Some(header) = decoder.header() else {
-        // Not a gzip header: the pass that reads the archive reports it.
-        return Ok(None);
-    };
-    from_extra(header.extra()).map_err(|reason| ArchiveError::BadRestartPoint {
-        path: path.to_path_buf(),
-        reason,
-    })
 }
 
 /// What inflating from a restart point to the end of the deflate stream yielded.
