@@ -12,6 +12,15 @@ use std::io::Write as _;
 use super::timestamp;
 use crate::value::{Row, Value};
 
+/// The `COPY` text of `rows` (already checked against the columns' logical types).
+pub(crate) fn encode_rows(rows: &[Row]) -> Vec<u8> {
+    let mut text = Vec::new();
+    for row in rows {
+        encode_row(&mut text, row);
+    }
+    text
+}
+
 /// Append one row (already checked against the columns' logical types) to `buf`.
 pub(crate) fn encode_row(buf: &mut Vec<u8>, row: &Row) {
     for (i, value) in row.iter().enumerate() {

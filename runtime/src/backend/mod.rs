@@ -127,6 +127,61 @@ pub struct Database {
     pool: Pool,
 }
 
+/// One table's rows made ready for a bulk insert before the write ([`ReadyRows::prepare`]), so
+/// the CPU work of checking and encoding them is done while the database still writes the rows
+/// before them, not while it waits.
+#[derive(Debug)]
+pub(crate) enum ReadyRows {
+    /// SQLite and MySQL bind the rows themselves (checked when inserted).
+    Rows(Vec<Row>),
+    /// PostgreSQL: the rows checked and encoded as `COPY` text.
+    Copy { text: Vec<u8>, rows: u64 },
+}
+
+impl ReadyRows {
+    /// Make `rows` of `table` ready for `dialect`: on PostgreSQL, check every value against its
+    /// column and encode the `COPY` text (the rows are dropped); elsewhere keep them as they are.
+    pub(crate) fn prepare(
+        dialect: Dialect,
+        table: &str,
+        columns: &[(&str, LogicalType)],
+        rows: Vec<Row>,
+    ) -> Result<ReadyRows, BackendError> {
+        match dialect {
+            Dialect::Postgres => {
+                check_insert(table, columns, &rows)?;
+                Ok(ReadyRows::Copy {
+                    text: copy::encode_rows(&rows),
+                    rows: rows.len() as u64,
+                })
+            }
+            Dialect::Sqlite | Dialect::MySql => Ok(ReadyRows::Rows(rows)),
+        }
+    }
+
+    /// How many rows.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            ReadyRows::Rows(rows) => rows.len() as u64,
+            ReadyRows::Copy { rows, .. } => *rows,
+        }
+    }
+}
+
+/// Rows fit for an insert into `columns` of `table`: every value of the column's logical type,
+/// and some columns to insert into, if there are rows.
+fn check_insert(
+    table: &str,
+    columns: &[(&str, LogicalType)],
+    rows: &[Row],
+) -> Result<(), BackendError> {
+    sql::check_rows(table, columns, rows)?;
+    if !rows.is_empty() && columns.is_empty() {
+        return Err(BackendError::invalid(table, "insert without columns"));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 enum Pool {
     Sqlite(SqlitePool),
@@ -515,17 +570,37 @@ impl ImportTx {
         columns: &[(&str, LogicalType)],
         rows: &[Row],
     ) -> Result<(), BackendError> {
-        sql::check_rows(table, columns, rows)?;
+        check_insert(table, columns, rows)?;
         if rows.is_empty() {
             return Ok(());
         }
-        if columns.is_empty() {
-            return Err(BackendError::invalid(table, "insert without columns"));
-        }
         match &mut self.tx {
-            Tx::Postgres(tx) => postgres::copy_insert(tx, table, columns, rows).await,
+            Tx::Postgres(tx) => {
+                let text = copy::encode_rows(rows);
+                postgres::copy_text(tx, table, columns, &text, rows.len() as u64).await
+            }
             Tx::Sqlite(tx) => exec::insert_rows::<Sqlite>(tx, table, columns, rows).await,
             Tx::MySql(tx) => exec::insert_rows::<MySql>(tx, table, columns, rows).await,
+        }
+    }
+
+    /// [`ImportTx::insert`] of rows made ready for this backend beforehand ([`ReadyRows::prepare`]).
+    pub(crate) async fn insert_ready(
+        &mut self,
+        table: &str,
+        columns: &[(&str, LogicalType)],
+        ready: &ReadyRows,
+    ) -> Result<(), BackendError> {
+        match (ready, &mut self.tx) {
+            (ReadyRows::Rows(rows), _) => self.insert(table, columns, rows).await,
+            (ReadyRows::Copy { rows: 0, .. }, Tx::Postgres(_)) => Ok(()),
+            (ReadyRows::Copy { text, rows }, Tx::Postgres(tx)) => {
+                postgres::copy_text(tx, table, columns, text, *rows).await
+            }
+            (ReadyRows::Copy { .. }, _) => Err(BackendError::invalid(
+                table,
+                "rows encoded for PostgreSQL's COPY, sent to another database",
+            )),
         }
     }
 
@@ -601,5 +676,77 @@ impl ImportTx {
     /// Roll the import back: no row of it remains.
     pub async fn rollback(self) -> Result<(), BackendError> {
         self.tx.rollback().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLUMNS: [(&str, LogicalType); 2] =
+        [("id", LogicalType::Integer), ("title", LogicalType::Text)];
+
+    fn rows() -> Vec<Row> {
+        vec![
+            vec![Value::Int(1), Value::Text("a\tb".into())],
+            vec![Value::Int(2), Value::Null],
+        ]
+    }
+
+    #[test]
+    fn rows_for_postgres_are_checked_and_encoded_as_copy_text() {
+        let ready = ReadyRows::prepare(Dialect::Postgres, "labels", &COLUMNS, rows()).unwrap();
+        assert_eq!(ready.len(), 2);
+        match ready {
+            ReadyRows::Copy { text, rows } => {
+                assert_eq!(rows, 2);
+                assert_eq!(String::from_utf8(text).unwrap(), "1\ta\\tb\n2\t\\N\n");
+            }
+            other => panic!("expected COPY text, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_refused_before_the_write() {
+        let mut bad = rows();
+        bad[1][1] = Value::Int(5);
+        let e = ReadyRows::prepare(Dialect::Postgres, "labels", &COLUMNS, bad).unwrap_err();
+        let message = e.to_string();
+        assert!(
+            message.contains("labels") && message.contains("title"),
+            "{message}"
+        );
+        let e = ReadyRows::prepare(Dialect::Postgres, "labels", &[], rows()).unwrap_err();
+        assert!(e.to_string().contains("2 values for 0 columns"), "{e}");
+        let e = ReadyRows::prepare(Dialect::Postgres, "labels", &[], vec![vec![]]).unwrap_err();
+        assert!(e.to_string().contains("without columns"), "{e}");
+    }
+
+    #[test]
+    fn rows_for_sqlite_and_mysql_stay_rows() {
+        for dialect in [Dialect::Sqlite, Dialect::MySql] {
+            match ReadyRows::prepare(dialect, "labels", &COLUMNS, rows()).unwrap() {
+                ReadyRows::Rows(kept) => assert_eq!(kept, rows()),
+                other => panic!("expected rows for {dialect:?}, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn copy_text_is_refused_by_another_database() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        db.execute_script("CREATE TABLE labels (id INTEGER PRIMARY KEY, title TEXT);")
+            .await
+            .unwrap();
+        let mut tx = db.begin_import().await.unwrap();
+        let ready = ReadyRows::prepare(Dialect::Postgres, "labels", &COLUMNS, rows()).unwrap();
+        let e = tx
+            .insert_ready("labels", &COLUMNS, &ready)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("another database"), "{e}");
+        let ready = ReadyRows::prepare(Dialect::Sqlite, "labels", &COLUMNS, rows()).unwrap();
+        tx.insert_ready("labels", &COLUMNS, &ready).await.unwrap();
+        tx.rollback().await.unwrap();
     }
 }

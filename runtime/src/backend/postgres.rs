@@ -27,13 +27,13 @@ use sqlx::{Arguments, AssertSqlSafe, Postgres, Row as _, Transaction, TypeInfo, 
 use super::error::{BackendError, DecodeFailure, redact_url};
 use super::exec::{Driver, decode_rows, probe};
 use super::sql::{self, Bind, Statement, quote_ident};
-use super::{Dialect, IdRanges, Select, copy};
+use super::{Dialect, IdRanges, Select};
 use crate::value::{LogicalType, Row, Value};
 
-/// COPY data is sent in messages of about this size. sqlx's write buffer grows to the largest
-/// message and stays that large for the connection's life, and ours grows past the chunk by a row:
-/// with 1 MiB messages the two held 1.5–3.5 MB during a 1M-row import (valgrind massif), with
-/// 256 KiB ~0.8 MB. Four times the messages cost nothing measurable.
+/// COPY data is sent in messages of this size. sqlx's write buffer grows to the largest message
+/// and stays that large for the connection's life: with 1 MiB messages it (and the encoding buffer
+/// of the time) held 1.5–3.5 MB during a 1M-row import (valgrind massif), with 256 KiB ~0.8 MB.
+/// Four times the messages cost nothing measurable.
 const COPY_CHUNK: usize = 256 << 10;
 
 /// Pairs per `UPDATE … FROM unnest(…)` statement.
@@ -220,32 +220,26 @@ pub(crate) async fn analyze(conn: &mut PgConnection, table: &str) -> Result<(), 
     Ok(())
 }
 
-/// `COPY table (columns) FROM STDIN` with rows already checked against the columns.
-pub(crate) async fn copy_insert(
+/// `COPY table (columns) FROM STDIN` of `text`: `rows` rows already checked against the columns
+/// and encoded ([`super::copy::encode_rows`]), sent in [`COPY_CHUNK`] messages.
+pub(crate) async fn copy_text(
     conn: &mut PgConnection,
     table: &str,
     columns: &[(&str, LogicalType)],
-    rows: &[Row],
+    text: &[u8],
+    rows: u64,
 ) -> Result<(), BackendError> {
     let err = |e| BackendError::query("COPY", table, e);
     let statement = sql::copy_in(table, columns);
     let mut copy_in = conn.copy_in_raw(&statement).await.map_err(err)?;
-    let mut buf = Vec::with_capacity(COPY_CHUNK + 4096);
-    for row in rows {
-        copy::encode_row(&mut buf, row);
-        if buf.len() >= COPY_CHUNK {
-            copy_in.send(buf.as_slice()).await.map_err(err)?;
-            buf.clear();
-        }
-    }
-    if !buf.is_empty() {
-        copy_in.send(buf.as_slice()).await.map_err(err)?;
+    for chunk in text.chunks(COPY_CHUNK) {
+        copy_in.send(chunk).await.map_err(err)?;
     }
     let copied = copy_in.finish().await.map_err(err)?;
-    if copied != rows.len() as u64 {
+    if copied != rows {
         return Err(BackendError::invalid(
             table,
-            format!("COPY loaded {copied} rows, expected {}", rows.len()),
+            format!("COPY loaded {copied} rows, expected {rows}"),
         ));
     }
     Ok(())

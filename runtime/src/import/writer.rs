@@ -1,6 +1,7 @@
 //! The import's database side: batches of rows are written by a background task that holds the
 //! transaction while it writes, so the importer builds the next batch while the database works on
-//! this one.
+//! this one — checked and encoded for the database too ([`ReadyRows`]): the statements of a batch
+//! follow one another with nothing for the database to wait for but the bytes on the socket.
 //!
 //! The transaction lives on one connection, so at most one batch is in flight and batches are
 //! written in the order they were sent (parents before children within a batch, batch after
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use super::ImportError;
-use crate::backend::{BackendError, ImportTx};
+use crate::backend::{BackendError, Dialect, ImportTx, ReadyRows};
 use crate::value::{LogicalType, Row};
 
 /// Insert columns of one table.
@@ -35,6 +36,30 @@ pub(crate) struct TableRows {
 
 /// Rows for several tables, written in the order given.
 pub(crate) type Batch = Vec<TableRows>;
+
+/// [`TableRows`] made ready for the database while the batch before is written.
+struct ReadyTable {
+    table: &'static str,
+    columns: Columns,
+    rows: ReadyRows,
+    parent: bool,
+}
+
+/// Check and encode a batch for `dialect` (see [`ReadyRows::prepare`]), table by table, each
+/// table's rows dropped once encoded.
+fn prepare(dialect: Dialect, batch: Batch) -> Result<Vec<ReadyTable>, BackendError> {
+    batch
+        .into_iter()
+        .map(|part| {
+            Ok(ReadyTable {
+                rows: ReadyRows::prepare(dialect, part.table, &part.columns, part.rows)?,
+                table: part.table,
+                columns: part.columns,
+                parent: part.parent,
+            })
+        })
+        .collect()
+}
 
 /// A parent table's statistics are refreshed once it holds this many rows written by the import…
 ///
@@ -75,16 +100,16 @@ struct TableLog {
 }
 
 impl Conn {
-    async fn write(&mut self, batch: &Batch) -> Result<(), BackendError> {
+    async fn write(&mut self, batch: &[ReadyTable]) -> Result<(), BackendError> {
         for part in batch {
             let started = Instant::now();
             self.tx
-                .insert(part.table, &part.columns, &part.rows)
+                .insert_ready(part.table, &part.columns, &part.rows)
                 .await?;
             let table = self.tables.entry(part.table).or_default();
             table.inserting += started.elapsed();
             table.inserts += 1;
-            table.rows += part.rows.len() as u64;
+            table.rows += part.rows.len();
             if part.parent && refresh_due(table.rows, table.refreshed) {
                 table.refreshed = table.rows;
                 tracing::debug!(
@@ -112,6 +137,8 @@ enum State {
 
 pub(crate) struct Writer {
     state: State,
+    /// The transaction's: what batches are made ready for.
+    dialect: Dialect,
     /// Time the importer waited for a batch in flight.
     waited: Duration,
     /// Time the database had no batch, between the first batch and the last.
@@ -121,6 +148,7 @@ pub(crate) struct Writer {
 impl Writer {
     pub(crate) fn new(tx: ImportTx) -> Writer {
         Writer {
+            dialect: tx.dialect(),
             state: State::Idle(Conn {
                 tx,
                 tables: HashMap::new(),
@@ -164,8 +192,10 @@ impl Writer {
         }
     }
 
-    /// Hand a batch to the background task, after the previous one is written. Returns at once.
+    /// Make a batch ready for the database while the previous one is written, then hand it to the
+    /// background task once that one is. Returns without waiting for this one.
     pub(crate) async fn send(&mut self, batch: Batch) -> Result<(), ImportError> {
+        let batch = prepare(self.dialect, batch)?;
         self.tx().await?;
         let State::Idle(mut conn) = std::mem::replace(&mut self.state, State::Gone) else {
             unreachable!("tx() leaves the writer idle or fails");
