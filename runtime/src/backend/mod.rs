@@ -134,8 +134,8 @@ pub struct Database {
 pub(crate) enum ReadyRows {
     /// SQLite and MySQL bind the rows themselves (checked when inserted).
     Rows(Vec<Row>),
-    /// PostgreSQL: the rows checked and encoded as `COPY` text.
-    Copy { text: Vec<u8>, rows: u64 },
+    /// PostgreSQL: the rows checked and encoded as `COPY` text, in pieces.
+    Copy { text: Vec<Vec<u8>>, rows: u64 },
 }
 
 impl ReadyRows {
@@ -700,7 +700,10 @@ mod tests {
         match ready {
             ReadyRows::Copy { text, rows } => {
                 assert_eq!(rows, 2);
-                assert_eq!(String::from_utf8(text).unwrap(), "1\ta\\tb\n2\t\\N\n");
+                assert_eq!(
+                    String::from_utf8(text.concat()).unwrap(),
+                    "1\ta\\tb\n2\t\\N\n"
+                );
             }
             other => panic!("expected COPY text, got {other:?}"),
         }

@@ -30,12 +30,6 @@ use super::sql::{self, Bind, Statement, quote_ident};
 use super::{Dialect, IdRanges, Select};
 use crate::value::{LogicalType, Row, Value};
 
-/// COPY data is sent in messages of this size. sqlx's write buffer grows to the largest message
-/// and stays that large for the connection's life: with 1 MiB messages it (and the encoding buffer
-/// of the time) held 1.5–3.5 MB during a 1M-row import (valgrind massif), with 256 KiB ~0.8 MB.
-/// Four times the messages cost nothing measurable.
-const COPY_CHUNK: usize = 256 << 10;
-
 /// Pairs per `UPDATE … FROM unnest(…)` statement.
 const UPDATE_CHUNK: usize = 10_000;
 
@@ -221,19 +215,19 @@ pub(crate) async fn analyze(conn: &mut PgConnection, table: &str) -> Result<(), 
 }
 
 /// `COPY table (columns) FROM STDIN` of `text`: `rows` rows already checked against the columns
-/// and encoded ([`super::copy::encode_rows`]), sent in [`COPY_CHUNK`] messages.
+/// and encoded ([`super::copy::encode_rows`]), one message a piece.
 pub(crate) async fn copy_text(
     conn: &mut PgConnection,
     table: &str,
     columns: &[(&str, LogicalType)],
-    text: &[u8],
+    text: &[Vec<u8>],
     rows: u64,
 ) -> Result<(), BackendError> {
     let err = |e| BackendError::query("COPY", table, e);
     let statement = sql::copy_in(table, columns);
     let mut copy_in = conn.copy_in_raw(&statement).await.map_err(err)?;
-    for chunk in text.chunks(COPY_CHUNK) {
-        copy_in.send(chunk).await.map_err(err)?;
+    for piece in text {
+        copy_in.send(piece.as_slice()).await.map_err(err)?;
     }
     let copied = copy_in.finish().await.map_err(err)?;
     if copied != rows {
