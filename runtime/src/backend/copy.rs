@@ -17,7 +17,7 @@ use crate::value::{Row, Value};
 /// life: with 1 MiB messages it (and the encoding buffer of the time) held 1.5–3.5 MB during a
 /// 1M-row import (valgrind massif), with 256 KiB ~0.8 MB. Four times the messages cost nothing
 /// measurable.
-pub(crate) const PIECE: usize = 256 << 10;
+const PIECE: usize = 256 << 10;
 
 /// The `COPY` text of `rows` (already checked against the columns' logical types), in pieces of
 /// about [`PIECE`] bytes that end with whole rows. Pieces of one size are reused by the allocator
